@@ -1,0 +1,69 @@
+package dev.captun.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import java.util.List;
+
+/**
+ * JSON control frames, sent as WebSocket text messages. The {@code type} property names the
+ * record. Unknown properties are ignored so a newer minor peer can add fields.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+    @JsonSubTypes.Type(Control.Ready.class),
+    @JsonSubTypes.Type(Control.Request.class),
+    @JsonSubTypes.Type(Control.Response.class),
+    @JsonSubTypes.Type(Control.End.class),
+    @JsonSubTypes.Type(Control.Credit.class),
+    @JsonSubTypes.Type(Control.Reset.class),
+    @JsonSubTypes.Type(Control.WsClose.class),
+    @JsonSubTypes.Type(Control.Ping.class),
+    @JsonSubTypes.Type(Control.Pong.class),
+})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public sealed interface Control {
+
+    /** Gateway → client, once, after the tunnel entity registered the session. */
+    @JsonTypeName("ready")
+    record Ready(int version, String name, String url, int window, int heartbeatSeconds) implements Control {}
+
+    /**
+     * Gateway → client: a new stream. {@code path} includes the query. {@code end} is true when the
+     * request has no body (no DATA or {@code end} frame follows). {@code websocket} marks a public
+     * WebSocket upgrade: the client answers 101 to accept it or any other status to refuse it.
+     */
+    @JsonTypeName("request")
+    record Request(int id, String method, String path, List<Header> headers, boolean end, boolean websocket)
+            implements Control {}
+
+    /** Client → gateway: the response head for stream {@code id}; {@code end} = no body follows. */
+    @JsonTypeName("response")
+    record Response(int id, int status, List<Header> headers, boolean end) implements Control {}
+
+    /** Either way: the sender's body for stream {@code id} is complete. */
+    @JsonTypeName("end")
+    record End(int id) implements Control {}
+
+    /** Either way: the receiver consumed {@code bytes} of stream {@code id}; the sender may send that many more. */
+    @JsonTypeName("credit")
+    record Credit(int id, int bytes) implements Control {}
+
+    /**
+     * Either way: abandon stream {@code id} (public client went away, handler failed, limit hit).
+     * A reset before the response head makes the gateway answer 502.
+     */
+    @JsonTypeName("reset")
+    record Reset(int id, String reason) implements Control {}
+
+    /** Either way: close a forwarded WebSocket with a close code and reason. */
+    @JsonTypeName("ws-close")
+    record WsClose(int id, int code, String reason) implements Control {}
+
+    @JsonTypeName("ping")
+    record Ping(long nonce) implements Control {}
+
+    @JsonTypeName("pong")
+    record Pong(long nonce) implements Control {}
+}

@@ -1,0 +1,37 @@
+package dev.captun.protocol;
+
+/** Constants shared by the gateway session and the client SDK. See docs/PROTOCOL.md. */
+public final class Protocol {
+    private Protocol() {}
+
+    /** Version spoken by this build. Sent by the client as the {@code captun-protocol} query parameter. */
+    public static final int VERSION = 1;
+    /** Query parameter carrying the client's protocol version on connect. */
+    public static final String VERSION_PARAM = "captun-protocol";
+    /** Marker subprotocol offered by clients and echoed by the gateway on the 101. */
+    public static final String SUBPROTOCOL = "captun";
+    /** Prefix of the subprotocol that carries the token (base64url, no padding). */
+    public static final String TOKEN_SUBPROTOCOL_PREFIX = "captun-token.";
+
+    /** Largest payload of one binary frame; senders split bigger chunks. */
+    public static final int MAX_DATA_PAYLOAD = 64 * 1024;
+    /** Largest WebSocket message either peer accepts (a data frame with its header, or a control frame). */
+    public static final int MAX_FRAME_BYTES = MAX_DATA_PAYLOAD + DataFrame.HEADER_BYTES;
+    /** Initial per-stream, per-direction credit window in bytes. */
+    public static final int DEFAULT_WINDOW = 256 * 1024;
+    /** Default heartbeat interval; a peer silent for 3 intervals is dead. */
+    public static final int DEFAULT_HEARTBEAT_SECONDS = 15;
+
+    /** Close code: an admitted newer connection replaced this session (SPEC §4). */
+    public static final int CLOSE_REPLACED = 4000;
+    public static final String CLOSE_REPLACED_REASON = "Replaced by a newer connection";
+    /** Close code: the peer broke the protocol (bad frame, credit overrun, unknown stream kind). */
+    public static final int CLOSE_PROTOCOL_ERROR = 4002;
+    /** Close code: no frame from the peer within three heartbeat intervals. */
+    public static final int CLOSE_HEARTBEAT_TIMEOUT = 4003;
+    /** Close code on a forwarded public WebSocket whose message exceeded the limit (SPEC §5). */
+    public static final int CLOSE_MESSAGE_TOO_LARGE = 4009;
+    public static final String CLOSE_MESSAGE_TOO_LARGE_REASON = "Message too large to tunnel";
+    /** Largest forwarded public WebSocket message (SPEC §5). */
+    public static final int MAX_TUNNELED_WS_MESSAGE = 16 * 1024 * 1024;
+}
