@@ -21,6 +21,7 @@ import java.util.List;
     @JsonSubTypes.Type(Control.WsClose.class),
     @JsonSubTypes.Type(Control.Ping.class),
     @JsonSubTypes.Type(Control.Pong.class),
+    @JsonSubTypes.Type(Control.Close.class),
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface Control {
@@ -60,6 +61,14 @@ public sealed interface Control {
     /** Either way: close a forwarded WebSocket with a close code and reason. */
     @JsonTypeName("ws-close")
     record WsClose(int id, int code, String reason) implements Control {}
+
+    /**
+     * Gateway → client, just before the gateway ends the tunnel WebSocket: the close code and reason
+     * that apply (e.g. 4000 replaced). Pekko HTTP's public server API can only close a WebSocket
+     * with 1000, so the code travels here; the SDK treats it as the socket's close code.
+     */
+    @JsonTypeName("close")
+    record Close(int code, String reason) implements Control {}
 
     @JsonTypeName("ping")
     record Ping(long nonce) implements Control {}
