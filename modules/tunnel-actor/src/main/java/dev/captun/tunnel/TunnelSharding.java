@@ -1,0 +1,32 @@
+package dev.captun.tunnel;
+
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/** Starts the tunnel entity's shard region; one entity per tunnel name. */
+public final class TunnelSharding {
+    public static final EntityTypeKey<TunnelEntity.Command> TYPE_KEY =
+            EntityTypeKey.create(TunnelEntity.Command.class, "Tunnel");
+
+    private final ClusterSharding sharding;
+
+    private TunnelSharding(ClusterSharding sharding) {
+        this.sharding = sharding;
+    }
+
+    /** @param idleTimeout how long an entity without a session lives on before passivating */
+    public static TunnelSharding init(ActorSystem<?> system, Duration idleTimeout) {
+        ClusterSharding sharding = ClusterSharding.get(system);
+        sharding.init(
+                Entity.of(TYPE_KEY, ctx -> TunnelEntity.create(ctx.getShard(), idleTimeout)));
+        return new TunnelSharding(sharding);
+    }
+
+    public EntityRef<TunnelEntity.Command> entity(String tunnelName) {
+        return sharding.entityRefFor(TYPE_KEY, tunnelName);
+    }
+}
