@@ -1,0 +1,155 @@
+package dev.captun.edge.connect;
+
+import static dev.captun.edge.routing.PlainResponses.of;
+
+import dev.captun.edge.node.EdgeSettings;
+import dev.captun.edge.routing.PlainResponses;
+import dev.captun.edge.routing.Router;
+import dev.captun.edge.session.SessionSocket;
+import dev.captun.edge.session.TunnelSession;
+import dev.captun.protocol.Protocol;
+import dev.captun.tunnel.SessionMessage;
+import dev.captun.tunnel.TunnelEntity;
+import dev.captun.tunnel.TunnelSharding;
+import dev.captun.tunnel.admission.AdmissionPolicy;
+import dev.captun.tunnel.admission.TunnelNames;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /?captun-connect=1&captun-name=<name>} (SPEC §3): validates, authenticates and admits
+ * a tunnel client before the 101, so every rejection is a plain HTTP answer; also answers the
+ * read-only diagnostic probe.
+ */
+public final class ConnectEndpoint {
+    private static final Logger log = LoggerFactory.getLogger(ConnectEndpoint.class);
+
+    private final ActorSystem<?> system;
+    private final EdgeSettings settings;
+    private final AdmissionPolicy policy;
+    private final TunnelSharding tunnels;
+    private final Router router;
+    private final Materializer mat;
+
+    public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels, Router router) {
+        this.system = system;
+        this.settings = settings;
+        this.policy = policy;
+        this.tunnels = tunnels;
+        this.router = router;
+        this.mat = Materializer.matFromSystem(system);
+    }
+
+    /** Matched before tunnel routing, on any Host, so a connect can never reach a tunnel. */
+    public static boolean matches(HttpRequest request) {
+        return "/".equals(request.getUri().path())
+                && request.getUri().query().get("captun-connect").map("1"::equals).orElse(false);
+    }
+
+    public CompletionStage<HttpResponse> handle(HttpRequest request) {
+        var query = request.getUri().query();
+        if (!ConnectRequest.supportsVersion(query.get(Protocol.VERSION_PARAM).orElse(null))) {
+            return done(of(400, PlainResponses.UNSUPPORTED_VERSION));
+        }
+        String name = query.get("captun-name").orElse(null);
+        if (name == null || name.isEmpty()) {
+            return done(of(404, PlainResponses.MISSING_NAME));
+        }
+        if (!TunnelNames.isValid(name)) {
+            return done(of(400, PlainResponses.INVALID_NAME));
+        }
+        if (settings.isReserved(name)) {
+            return done(of(404, PlainResponses.RESERVED_NAME));
+        }
+        boolean diagnostic = header(request, "x-captun-connect-diagnostic").map("1"::equals).orElse(false);
+        var upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
+        if (!diagnostic && upgrade.isEmpty()) {
+            return done(of(400, PlainResponses.EXPECTED_UPGRADE));
+        }
+        List<String> offered = upgrade.isPresent()
+                ? toList(upgrade.get().getRequestedProtocols())
+                : ConnectRequest.splitProtocols(headers(request, "sec-websocket-protocol"));
+        String token = ConnectRequest.token(offered,
+                header(request, "x-captun-connect-token").orElse(null), query.get("captun-token").orElse(null));
+        AdmissionPolicy.Authentication auth = policy.authenticate(token);
+        if (!auth.accepted()) {
+            log.info("connect to {} rejected: {} {}", name, auth.rejection().status(), auth.rejection().message());
+            return done(of(auth.rejection().status(), auth.rejection().message()));
+        }
+        var entity = tunnels.entity(name);
+        if (diagnostic) {
+            return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Probe(auth.credential(), reply), settings.registryTimeout())
+                    .handleAsync((reply, error) -> error != null ? of(503, PlainResponses.REGISTRY_UNAVAILABLE)
+                            : reply instanceof TunnelEntity.Rejected r ? of(r.status(), r.message())
+                            : PlainResponses.noContent(), Runnable::run);
+        }
+        return admit(request, upgrade.get(), offered, name, auth.credential(), entity);
+    }
+
+    private CompletionStage<HttpResponse> admit(HttpRequest request, WebSocketUpgrade upgrade, List<String> offered, String name,
+                                                AdmissionPolicy.Credential credential,
+                                                org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity) {
+        String sessionId = UUID.randomUUID().toString();
+        String host = header(request, "host").orElse(request.getUri().getHost().address());
+        String url = router.publicUrl(request.getUri().getScheme(), host, name);
+        var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
+                settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout());
+        SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
+                behavior -> system.systemActorOf(behavior, "session-" + sessionId, Props.empty()));
+        ActorRef<SessionMessage> session = spawned.session();
+        return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), settings.registryTimeout())
+                .handleAsync((reply, error) -> {
+                    if (reply instanceof TunnelEntity.Admitted) {
+                        // The session sends `ready` once this flow runs, i.e. after the entity registered it.
+                        return offered.contains(Protocol.SUBPROTOCOL)
+                                ? upgrade.handleMessagesWith(spawned.flow(), Protocol.SUBPROTOCOL)
+                                : upgrade.handleMessagesWith(spawned.flow());
+                    }
+                    session.tell(TunnelSession.Abandon.INSTANCE);
+                    if (reply instanceof TunnelEntity.Rejected r) {
+                        log.info("connect to {} rejected: {} {}", name, r.status(), r.message());
+                        return of(r.status(), r.message());
+                    }
+                    log.warn("connect to {}: tunnel registry did not answer: {}", name, String.valueOf(error));
+                    return of(503, PlainResponses.REGISTRY_UNAVAILABLE);
+                }, Runnable::run);
+    }
+
+    private static CompletionStage<HttpResponse> done(HttpResponse r) {
+        return CompletableFuture.completedFuture(r);
+    }
+
+    static java.util.Optional<String> header(HttpRequest r, String lowerName) {
+        return r.getHeader(lowerName).map(HttpHeader::value);
+    }
+
+    private static List<String> headers(HttpRequest r, String lowerName) {
+        List<String> out = new ArrayList<>();
+        for (HttpHeader h : r.getHeaders()) {
+            if (h.is(lowerName)) {
+                out.add(h.value());
+            }
+        }
+        return out;
+    }
+
+    private static List<String> toList(Iterable<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEach(out::add);
+        return out;
+    }
+}

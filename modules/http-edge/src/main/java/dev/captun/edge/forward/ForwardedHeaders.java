@@ -1,0 +1,51 @@
+package dev.captun.edge.forward;
+
+import dev.captun.edge.ratelimit.ClientIp;
+import java.net.InetAddress;
+import java.util.Locale;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+
+/** Who the public client is and how it reached us, believing forwarding headers only from trusted proxies. */
+public final class ForwardedHeaders {
+    private final ClientIp clientIp;
+
+    public ForwardedHeaders(ClientIp clientIp) {
+        this.clientIp = clientIp;
+    }
+
+    public static InetAddress peer(HttpRequest request) {
+        return request.getAttribute(AttributeKeys.remoteAddress)
+                .flatMap(a -> a.getAddress())
+                .orElse(InetAddress.getLoopbackAddress());
+    }
+
+    /** The client IP used for rate limits. */
+    public String clientIp(HttpRequest request) {
+        return clientIp.resolve(peer(request), name -> header(request, name));
+    }
+
+    /** {@code x-forwarded-for} toward the local service (appended only behind a trusted proxy). */
+    public String forwardedFor(HttpRequest request, String incomingXff) {
+        return clientIp.forwardedFor(peer(request), incomingXff);
+    }
+
+    /** {@code http} or {@code https} as the public client used it. */
+    public String scheme(HttpRequest request) {
+        if (clientIp.isTrustedProxy(peer(request))) {
+            String proto = header(request, "x-forwarded-proto");
+            if (proto != null) {
+                String first = proto.split(",")[0].trim().toLowerCase(Locale.ROOT);
+                if (first.equals("https") || first.equals("http")) {
+                    return first;
+                }
+            }
+        }
+        return request.getUri().getScheme().isEmpty() ? "http" : request.getUri().getScheme();
+    }
+
+    private static String header(HttpRequest request, String name) {
+        return request.getHeader(name).map(HttpHeader::value).orElse(null);
+    }
+}

@@ -1,0 +1,208 @@
+package dev.captun.edge.forward;
+
+import static dev.captun.edge.routing.PlainResponses.of;
+
+import dev.captun.edge.node.EdgeSettings;
+import dev.captun.edge.routing.HeaderRules;
+import dev.captun.edge.routing.PlainResponses;
+import dev.captun.edge.routing.Router;
+import dev.captun.edge.session.SessionCommands;
+import dev.captun.edge.session.SessionCommands.ForwardReply;
+import dev.captun.protocol.Header;
+import dev.captun.tunnel.TunnelEntity;
+import dev.captun.tunnel.TunnelSharding;
+import dev.captun.tunnel.admission.AdmissionPolicy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A public request → its tunnel (SPEC §5): route, look up the session, stream both ways. */
+public final class PublicForwarder {
+    private static final Logger log = LoggerFactory.getLogger(PublicForwarder.class);
+
+    /** Headers Pekko HTTP synthesizes or models outside the header list. */
+    private static final java.util.Set<String> NOT_FORWARDED = java.util.Set.of(
+            "raw-request-uri", "timeout-access", "remote-address", "tls-session-info",
+            "content-type", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+            "x-captun-tunnel-url");
+
+    private final ActorSystem<?> system;
+    private final EdgeSettings settings;
+    private final TunnelSharding tunnels;
+    private final Router router;
+    private final Materializer mat;
+    private final boolean publicPolicy;
+    private final ForwardedHeaders forwarded;
+
+    public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router, ForwardedHeaders forwarded) {
+        this.system = system;
+        this.settings = settings;
+        this.tunnels = tunnels;
+        this.router = router;
+        this.forwarded = forwarded;
+        this.mat = Materializer.matFromSystem(system);
+        this.publicPolicy = settings.policy() == AdmissionPolicy.Mode.PUBLIC;
+    }
+
+    public CompletionStage<HttpResponse> handle(HttpRequest request) {
+        String host = header(request, "host").orElse(null);
+        String rawTarget = header(request, "raw-request-uri").orElse(request.getUri().toRelative().toString());
+        Router.Routed routed = router.route(host, rawTarget);
+        if (routed == null) {
+            return discard(request, of(404, PlainResponses.MISSING_NAME));
+        }
+        if (settings.isReserved(routed.name())) {
+            return discard(request, of(404, PlainResponses.RESERVED_NAME));
+        }
+        return tunnels.entity(routed.name())
+                .<TunnelEntity.LookupReply>ask(TunnelEntity.Lookup::new, settings.registryTimeout())
+                .thenComposeAsync(reply -> {
+                    if (reply instanceof TunnelEntity.Route route) {
+                        return forward(request, routed, host, route);
+                    }
+                    return discard(request, of(503, PlainResponses.NO_CLIENT));
+                }, Runnable::run)
+                .exceptionally(error -> {
+                    log.warn("forward to {} failed: {}", routed.name(), error.toString());
+                    request.discardEntityBytes(mat);
+                    return of(503, PlainResponses.REGISTRY_UNAVAILABLE);
+                });
+    }
+
+    private CompletionStage<HttpResponse> forward(HttpRequest request, Router.Routed routed, String host, TunnelEntity.Route route) {
+        boolean websocket = request.getAttribute(AttributeKeys.webSocketUpgrade).isPresent();
+        String scheme = forwarded.scheme(request);
+        String tunnelUrl = router.publicUrl(scheme, host, routed.name());
+        HttpEntity entity = request.entity();
+        List<Header> headers = requestHeaders(request, entity, host, scheme, tunnelUrl);
+        var head = new SessionCommands.RequestHead(request.method().value(), routed.path(), headers, !entity.isKnownEmpty(), websocket);
+        long started = System.nanoTime();
+        // The session enforces the request timeout (504); the ask only guards against a session that vanished.
+        java.time.Duration askTimeout = settings.requestTimeout().plusSeconds(5);
+        CompletionStage<ForwardReply> reply = AskPattern.ask(route.session(),
+                replyTo -> new SessionCommands.Forward(head, entity.getDataBytes(), replyTo), askTimeout, system.scheduler());
+        return reply.handleAsync((r, error) -> {
+            if (error != null) {
+                return of(504, PlainResponses.TIMED_OUT);
+            }
+            if (r instanceof SessionCommands.ForwardFailed f) {
+                return of(f.status(), f.message());
+            }
+            var rh = (SessionCommands.ResponseHead) r;
+            if (log.isDebugEnabled()) {
+                log.debug("{} {} {} -> {} in {} ms", routed.name(), head.method(), head.path(), rh.status(), (System.nanoTime() - started) / 1_000_000);
+            }
+            return toResponse(rh, routed.name(), host);
+        }, Runnable::run);
+    }
+
+    private List<Header> requestHeaders(HttpRequest request, HttpEntity entity, String host, String scheme, String tunnelUrl) {
+        List<Header> in = new ArrayList<>();
+        String incomingXff = null;
+        for (HttpHeader h : request.getHeaders()) {
+            String n = h.lowercaseName();
+            if (n.equals("x-forwarded-for")) {
+                incomingXff = incomingXff == null ? h.value() : incomingXff + ", " + h.value();
+            }
+            if (!NOT_FORWARDED.contains(n)) {
+                in.add(new Header(h.name(), h.value()));
+            }
+        }
+        List<Header> out = HeaderRules.stripHopByHop(in);
+        if (!entity.getContentType().equals(ContentTypes.NO_CONTENT_TYPE)) {
+            out.add(new Header("content-type", entity.getContentType().toString()));
+        }
+        if (entity.getContentLengthOption().isPresent() && !entity.isKnownEmpty()) {
+            out.add(new Header("content-length", Long.toString(entity.getContentLengthOption().getAsLong())));
+        }
+        out.add(new Header("x-forwarded-for", forwarded.forwardedFor(request, incomingXff)));
+        out.add(new Header("x-forwarded-proto", scheme));
+        if (host != null) {
+            out.add(new Header("x-forwarded-host", host));
+        }
+        out.add(new Header("x-captun-tunnel-url", tunnelUrl));
+        return out;
+    }
+
+    private HttpResponse toResponse(SessionCommands.ResponseHead rh, String name, String host) {
+        StatusCode status;
+        try {
+            status = StatusCodes.get(rh.status());
+        } catch (RuntimeException e) {
+            status = null;
+        }
+        if (status == null || rh.status() < 200 && rh.status() != 101) {
+            if (rh.body() != null) {
+                rh.body().runWith(Sink.cancelled(), mat);
+            }
+            return of(502, PlainResponses.FETCH_FAILED);
+        }
+        String tunnelHost = router.folderRouting() ? null : router.tunnelHost(name);
+        List<Header> headers = HeaderRules.rewriteResponse(rh.headers(), name, router.folderRouting(), publicPolicy, tunnelHost);
+        ContentType contentType = ContentTypes.APPLICATION_OCTET_STREAM;
+        boolean hasContentType = false;
+        Long contentLength = null;
+        List<HttpHeader> out = new ArrayList<>(headers.size());
+        for (Header h : headers) {
+            String n = h.name().toLowerCase(Locale.ROOT);
+            if (n.equals("content-type")) {
+                try {
+                    contentType = ContentTypes.parse(h.value());
+                    hasContentType = true;
+                } catch (RuntimeException e) {
+                    // unparseable: keep the octet-stream default rather than fail the response
+                }
+            } else if (n.equals("content-length")) {
+                try {
+                    contentLength = Long.parseLong(h.value().trim());
+                } catch (NumberFormatException e) {
+                    // ignore a broken length: the body is streamed chunked instead
+                }
+            } else {
+                out.add(RawHeader.create(h.name(), h.value()));
+            }
+        }
+        HttpEntity.Strict empty = hasContentType ? HttpEntities.create(contentType, new byte[0]) : HttpEntities.EMPTY;
+        HttpResponse response = HttpResponse.create().withStatus(status).addHeaders(out);
+        boolean bodiless = rh.status() == 204 || rh.status() == 304;
+        if (rh.body() == null || bodiless) {
+            if (rh.body() != null) {
+                rh.body().runWith(Sink.cancelled(), mat);
+            }
+            return response.withEntity(empty);
+        }
+        if (contentLength != null && contentLength >= 0) {
+            return response.withEntity(HttpEntities.create(contentType, contentLength, rh.body()));
+        }
+        return response.withEntity(HttpEntities.createChunked(contentType, rh.body()));
+    }
+
+    private CompletionStage<HttpResponse> discard(HttpRequest request, HttpResponse response) {
+        request.discardEntityBytes(mat);
+        return CompletableFuture.completedFuture(response);
+    }
+
+    private static Optional<String> header(HttpRequest r, String lowerName) {
+        return r.getHeader(lowerName).map(HttpHeader::value);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.captun.edge.node;
+
+import com.typesafe.config.Config;
+import dev.captun.tunnel.admission.AdmissionPolicy;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** The {@code captun} block of the node's config, validated once at start-up. */
+public record EdgeSettings(
+        String host,
+        int port,
+        String hostname,
+        AdmissionPolicy.Mode policy,
+        String sharedToken,
+        Duration requestTimeout,
+        Set<String> reservedNames,
+        String trustedProxies,
+        Duration tunnelIdleTimeout,
+        List<String> seedNodes,
+        int window,
+        int heartbeatSeconds,
+        Duration reassertInterval,
+        Duration registryTimeout) {
+
+    public static EdgeSettings from(Config root) {
+        Config c = root.getConfig("captun");
+        String hostname = c.getString("hostname").trim().toLowerCase(Locale.ROOT);
+        while (hostname.startsWith(".")) {
+            hostname = hostname.substring(1);
+        }
+        return new EdgeSettings(
+                c.getString("host"),
+                c.getInt("port"),
+                hostname,
+                AdmissionPolicy.Mode.parse(c.getString("policy")),
+                c.getString("token"),
+                Duration.ofSeconds(positiveOr(c.getString("request-timeout-seconds"), 100)),
+                c.getStringList("reserved-names").stream().map(s -> s.trim().toLowerCase(Locale.ROOT))
+                        .filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet()),
+                c.getString("trusted-proxies"),
+                c.getDuration("tunnel-idle-timeout"),
+                splitList(c.getString("seed-nodes")),
+                c.getInt("session.window"),
+                c.getInt("session.heartbeat-seconds"),
+                c.getDuration("session.reassert-interval"),
+                c.getDuration("session.registry-timeout"));
+    }
+
+    public boolean subdomainRouting() {
+        return !hostname.isEmpty();
+    }
+
+    /** Reserved names apply in public policy, and in subdomain routing under either policy (SPEC §2). */
+    public boolean isReserved(String name) {
+        return (policy == AdmissionPolicy.Mode.PUBLIC || subdomainRouting()) && reservedNames.contains(name);
+    }
+
+    /** An integer ≥ 1, else the default (env vars arrive as strings; garbage must not break start-up). */
+    public static int positiveOr(String value, int fallback) {
+        try {
+            int v = Integer.parseInt(value.trim());
+            return v >= 1 ? v : fallback;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
+    }
+
+    static List<String> splitList(String value) {
+        return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+}

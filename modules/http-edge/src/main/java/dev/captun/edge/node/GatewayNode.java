@@ -1,0 +1,112 @@
+package dev.captun.edge.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.captun.edge.connect.ConnectEndpoint;
+import dev.captun.edge.forward.ForwardedHeaders;
+import dev.captun.edge.forward.PublicForwarder;
+import dev.captun.edge.ratelimit.ClientIp;
+import dev.captun.edge.routing.Router;
+import dev.captun.tunnel.TunnelSharding;
+import dev.captun.tunnel.admission.AdmissionPolicy;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One gateway node: an actor system named {@code captun} in a Pekko cluster (a single-node one
+ * by default), the tunnel shard region, and the public HTTP edge.
+ */
+public final class GatewayNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
+
+    private final ActorSystem<Void> system;
+    private final ServerBinding binding;
+    private final EdgeSettings settings;
+
+    private GatewayNode(ActorSystem<Void> system, ServerBinding binding, EdgeSettings settings) {
+        this.system = system;
+        this.binding = binding;
+        this.settings = settings;
+    }
+
+    public static void main(String[] args) {
+        GatewayNode node = start(ConfigFactory.load());
+        // CoordinatedShutdown (run on SIGTERM by Pekko's JVM hook) unbinds and leaves the cluster.
+        node.system.getWhenTerminated().toCompletableFuture().join();
+    }
+
+    /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
+    public static GatewayNode start(Config config) {
+        EdgeSettings settings = EdgeSettings.from(config);
+        Config effective = withSeeds(config, settings.seedNodes());
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
+        try {
+            if (settings.seedNodes().isEmpty()) {
+                Cluster cluster = Cluster.get(system);
+                cluster.manager().tell(Join.create(cluster.selfMember().address()));
+            }
+            TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout());
+            AdmissionPolicy policy = new AdmissionPolicy(settings.policy(), settings.sharedToken());
+            Router router = new Router(settings.hostname());
+            ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
+            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router);
+            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded);
+
+            ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
+                    .bind((HttpRequest request) -> route(request, connect, forwarder))
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS)
+                    .addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+            log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
+                    settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
+                    settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
+                    policy.hasSharedToken() ? ", connect token required" : "");
+            return new GatewayNode(system, binding, settings);
+        } catch (Exception e) {
+            system.terminate();
+            throw new IllegalStateException("gateway node failed to start: " + e.getMessage(), e);
+        }
+    }
+
+    private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder) {
+        return ConnectEndpoint.matches(request) ? connect.handle(request) : forwarder.handle(request);
+    }
+
+    private static Config withSeeds(Config config, List<String> seeds) {
+        if (seeds.isEmpty()) {
+            return config;
+        }
+        List<String> addresses = seeds.stream().map(s -> s.startsWith("pekko://") ? s : "pekko://captun@" + s).toList();
+        return config.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(addresses));
+    }
+
+    public int port() {
+        return binding.localAddress().getPort();
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    public EdgeSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public void close() {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().join();
+    }
+}

@@ -1,0 +1,30 @@
+package dev.captun.edge.session;
+
+import dev.captun.protocol.Header;
+import dev.captun.tunnel.SessionMessage;
+import java.util.List;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/** What the edge asks of a tunnel session (beyond the entity's {@code SessionControl}). */
+public final class SessionCommands {
+    private SessionCommands() {}
+
+    /** The request as the tunnel client will see it ({@code path} includes the query). */
+    public record RequestHead(String method, String path, List<Header> headers, boolean hasBody, boolean websocket) {}
+
+    /**
+     * Open a stream for one public request. {@code body} is streamed to the client under credit;
+     * the reply is the response head with a streaming body, or a failure status.
+     */
+    public record Forward(RequestHead head, Source<ByteString, ?> body, ActorRef<ForwardReply> replyTo) implements SessionMessage {}
+
+    public sealed interface ForwardReply {}
+
+    /** {@code body} is null when the response has no body. */
+    public record ResponseHead(int status, List<Header> headers, Source<ByteString, NotUsed> body) implements ForwardReply {}
+
+    public record ForwardFailed(int status, String message) implements ForwardReply {}
+}

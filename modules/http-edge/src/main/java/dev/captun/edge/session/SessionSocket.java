@@ -1,0 +1,74 @@
+package dev.captun.edge.session;
+
+import dev.captun.protocol.Protocol;
+import dev.captun.tunnel.SessionMessage;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.MergeHub;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.util.ByteString;
+
+/** Wires a tunnel client's WebSocket to its {@link TunnelSession} actor. */
+public final class SessionSocket {
+    private SessionSocket() {}
+
+    /** Control frames queued by the session before the client drains them; exceeding it means a dead client. */
+    private static final int CONTROL_QUEUE = 4096;
+    private static final int PER_STREAM_HUB_BUFFER = 16;
+
+    /** A spawned session and the WebSocket flow that feeds it. */
+    public record Spawned(ActorRef<SessionMessage> session, Flow<Message, Message, NotUsed> flow) {}
+
+    /** @param spawner spawns the session behavior (a guardian context, or a test kit) */
+    public static Spawned spawn(TunnelSession.Setup setup, Materializer mat,
+                                java.util.function.Function<org.apache.pekko.actor.typed.Behavior<SessionMessage>, ActorRef<SessionMessage>> spawner) {
+        var control = Source.<Message>queue(CONTROL_QUEUE).preMaterialize(mat);
+        var data = MergeHub.of(Message.class, PER_STREAM_HUB_BUFFER).preMaterialize(mat);
+        ActorRef<SessionMessage> session = spawner.apply(
+                TunnelSession.create(setup, new TunnelSession.Outbound(control.first(), data.first())));
+
+        Sink<Message, NotUsed> inbound = Flow.<Message>create()
+                .mapAsync(1, m -> strict(m, mat))
+                .to(ActorSink.actorRefWithBackpressure(
+                        session,
+                        (ActorRef<TunnelSession.Ack> ack, Object m) -> m instanceof String s
+                                ? new TunnelSession.Inbound(s, null, ack)
+                                : new TunnelSession.Inbound(null, (ByteString) m, ack),
+                        TunnelSession.InboundInit::new,
+                        TunnelSession.Ack.INSTANCE,
+                        new TunnelSession.InboundDone(null),
+                        TunnelSession.InboundDone::new));
+        // Control frames are preferred so credit and pings are not stuck behind bulk data; either side ending ends the socket.
+        Source<Message, NotUsed> outbound = control.second().mergePreferred(data.second(), true, true);
+        return new Spawned(session, Flow.fromSinkAndSourceCoupled(inbound, outbound));
+    }
+
+    /** Collects a (possibly streamed) message, refusing anything bigger than a protocol frame. */
+    private static CompletionStage<Object> strict(Message m, Materializer mat) {
+        if (m.isText()) {
+            var t = m.asTextMessage();
+            if (t.isStrict()) {
+                return CompletableFuture.completedFuture(t.getStrictText());
+            }
+            return t.getStreamedText()
+                    .limitWeighted(Protocol.MAX_FRAME_BYTES, s -> (long) s.length())
+                    .runFold(new StringBuilder(), StringBuilder::append, mat)
+                    .thenApplyAsync(StringBuilder::toString, Runnable::run);
+        }
+        var b = m.asBinaryMessage();
+        if (b.isStrict()) {
+            return CompletableFuture.completedFuture(b.getStrictData());
+        }
+        return b.getStreamedData()
+                .limitWeighted(Protocol.MAX_FRAME_BYTES, bs -> (long) bs.size())
+                .runFold(ByteString.emptyByteString(), ByteString::concat, mat)
+                .thenApplyAsync(x -> x, Runnable::run);
+    }
+}

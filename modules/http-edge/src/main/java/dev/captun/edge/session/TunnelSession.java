@@ -1,0 +1,440 @@
+package dev.captun.edge.session;
+
+import dev.captun.edge.routing.PlainResponses;
+import dev.captun.edge.session.SessionCommands.Forward;
+import dev.captun.edge.session.SessionCommands.ForwardFailed;
+import dev.captun.edge.session.SessionCommands.ForwardReply;
+import dev.captun.edge.session.SessionCommands.ResponseHead;
+import dev.captun.protocol.Control;
+import dev.captun.protocol.ControlCodec;
+import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.ProtocolException;
+import dev.captun.tunnel.SessionControl;
+import dev.captun.tunnel.SessionMessage;
+import dev.captun.tunnel.TunnelEntity;
+import dev.captun.tunnel.admission.AdmissionPolicy.Credential;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The gateway side of one tunnel client WebSocket. Multiplexes public requests onto it as
+ * streams, applies per-stream credit in both directions, keeps heartbeats, and re-asserts its
+ * registration with the tunnel entity. Outbound frames leave through two paths that the socket
+ * merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
+ * each stream's head, body and end run as one back-pressured producer, so their order holds).
+ */
+public final class TunnelSession extends AbstractBehavior<SessionMessage> {
+
+    /** Fixed facts about the session, chosen by the connect endpoint. */
+    public record Setup(String name, String sessionId, Credential credential, String publicUrl,
+                        EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
+                        Duration reassertInterval, Duration requestTimeout) {}
+
+    /** The socket's outbound side, pre-materialized by {@link SessionSocket}. */
+    public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data) {}
+
+    // Inbound side of the socket (ActorSink with back-pressure: one frame at a time, acked).
+    enum Ack { INSTANCE }
+
+    record InboundInit(ActorRef<Ack> ack) implements SessionMessage {}
+
+    /** A whole inbound WebSocket message: exactly one of text / binary is set. */
+    record Inbound(String text, ByteString binary, ActorRef<Ack> ack) implements SessionMessage {}
+
+    record InboundDone(Throwable error) implements SessionMessage {}
+
+    /** The public side consumed {@code bytes} of stream {@code id}'s response body. */
+    record Consumed(int id, int bytes) implements SessionMessage {}
+
+    /** The public side of stream {@code id}'s response finished (completed or went away). */
+    record PublicDone(int id) implements SessionMessage {}
+
+    record StreamTimeout(int id) implements SessionMessage {}
+
+    /** Admission failed before the socket attached: stop without touching the entity's entry. */
+    public enum Abandon implements SessionMessage { INSTANCE }
+
+    private enum Tick implements SessionMessage { HEARTBEAT, REASSERT, ATTACH_TIMEOUT, CLOSE_TIMEOUT }
+
+    /** Per-stream state. */
+    private static final class Stream {
+        final int id;
+        final String method;
+        final String path;
+        ActorRef<ForwardReply> replyTo; // until the head arrives
+        CreditGate.Handle requestCredit;
+        BoundedSourceQueue<ByteString> responseBody;
+        long received;
+        long consumed;
+        long ungranted;
+
+        Stream(int id, String method, String path, ActorRef<ForwardReply> replyTo) {
+            this.id = id;
+            this.method = method;
+            this.path = path;
+            this.replyTo = replyTo;
+        }
+    }
+
+    public static Behavior<SessionMessage> create(Setup setup, Outbound outbound) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new TunnelSession(ctx, timers, setup, outbound)));
+    }
+
+    private final TimerScheduler<SessionMessage> timers;
+    private final Setup setup;
+    private final Outbound outbound;
+    private final Materializer mat;
+    private final Map<Integer, Stream> streams = new HashMap<>();
+    private int nextStreamId = 1;
+    private long lastInboundNanos = System.nanoTime();
+    private boolean attached;
+    private boolean closing;
+    private boolean cleanedUp;
+
+    private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
+        super(ctx);
+        this.timers = timers;
+        this.setup = setup;
+        this.outbound = outbound;
+        this.mat = Materializer.matFromSystem(ctx.getSystem());
+        // The 101 normally follows admission within milliseconds; a client that vanished in between must not hold the name.
+        timers.startSingleTimer(Tick.ATTACH_TIMEOUT, Tick.ATTACH_TIMEOUT, Duration.ofSeconds(10));
+    }
+
+    @Override
+    public Receive<SessionMessage> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(InboundInit.class, this::onAttached)
+                .onMessage(Inbound.class, this::onInbound)
+                .onMessage(InboundDone.class, this::onInboundDone)
+                .onMessage(Forward.class, this::onForward)
+                .onMessage(Consumed.class, this::onConsumed)
+                .onMessage(PublicDone.class, this::onPublicDone)
+                .onMessage(StreamTimeout.class, this::onStreamTimeout)
+                .onMessage(SessionControl.Replaced.class, m -> closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON))
+                .onMessage(Tick.class, this::onTick)
+                .onMessageEquals(Abandon.INSTANCE, () -> {
+                    cleanedUp = true; // nothing registered, nothing to clean
+                    outbound.control().complete();
+                    return Behaviors.stopped();
+                })
+                .onSignal(PostStop.class, s -> {
+                    cleanup();
+                    return this;
+                })
+                .build();
+    }
+
+    private Behavior<SessionMessage> onAttached(InboundInit m) {
+        attached = true;
+        timers.cancel(Tick.ATTACH_TIMEOUT);
+        sendControl(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
+        Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
+        timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
+        timers.startTimerWithFixedDelay(Tick.REASSERT, Tick.REASSERT, setup.reassertInterval());
+        getContext().getLog().info("tunnel {} session {} ready at {}", setup.name(), setup.sessionId(), setup.publicUrl());
+        m.ack().tell(Ack.INSTANCE);
+        return this;
+    }
+
+    private Behavior<SessionMessage> onTick(Tick tick) {
+        switch (tick) {
+            case HEARTBEAT -> {
+                long silentMillis = (System.nanoTime() - lastInboundNanos) / 1_000_000;
+                if (silentMillis > 3_000L * setup.heartbeatSeconds()) {
+                    getContext().getLog().info("tunnel {} session {} heartbeat timeout", setup.name(), setup.sessionId());
+                    return closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "Heartbeat timeout");
+                }
+                sendControl(new Control.Ping(System.currentTimeMillis()));
+            }
+            case REASSERT -> setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
+            case ATTACH_TIMEOUT -> {
+                if (!attached) {
+                    getContext().getLog().info("tunnel {} session {} never attached its socket", setup.name(), setup.sessionId());
+                    return Behaviors.stopped();
+                }
+            }
+            case CLOSE_TIMEOUT -> {
+                return Behaviors.stopped();
+            }
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onInbound(Inbound m) {
+        lastInboundNanos = System.nanoTime();
+        try {
+            if (!closing) {
+                if (m.text() != null) {
+                    onControl(ControlCodec.decode(m.text()));
+                } else {
+                    onData(m.binary());
+                }
+            }
+        } catch (ProtocolException e) {
+            getContext().getLog().warn("tunnel {} session {} protocol error: {}", setup.name(), setup.sessionId(), e.getMessage());
+            m.ack().tell(Ack.INSTANCE);
+            return closeWith(Protocol.CLOSE_PROTOCOL_ERROR, "Protocol error");
+        }
+        m.ack().tell(Ack.INSTANCE);
+        return this;
+    }
+
+    private void onControl(Control c) throws ProtocolException {
+        if (c instanceof Control.Response r) {
+            Stream s = streams.get(r.id());
+            if (s == null) {
+                return;
+            }
+            if (s.replyTo == null) {
+                throw new ProtocolException("second response head for stream " + r.id());
+            }
+            timers.cancel(new StreamTimeout(s.id));
+            Source<ByteString, NotUsed> body = null;
+            if (!r.end()) {
+                body = responseBody(s);
+            }
+            s.replyTo.tell(new ResponseHead(r.status(), r.headers() == null ? List.of() : r.headers(), body));
+            s.replyTo = null;
+            if (r.end()) {
+                finish(s);
+            }
+        } else if (c instanceof Control.End e) {
+            Stream s = streams.get(e.id());
+            if (s != null && s.responseBody != null) {
+                s.responseBody.complete();
+                finish(s);
+            }
+        } else if (c instanceof Control.Credit cr) {
+            Stream s = streams.get(cr.id());
+            if (s != null && s.requestCredit != null && cr.bytes() > 0) {
+                s.requestCredit.grant(cr.bytes());
+            }
+        } else if (c instanceof Control.Reset r) {
+            Stream s = streams.get(r.id());
+            if (s != null) {
+                fail(s, "reset by tunnel client: " + r.reason());
+            }
+        } else if (c instanceof Control.Ping p) {
+            sendControl(new Control.Pong(p.nonce()));
+        } else if (c instanceof Control.Pong) {
+            // liveness already recorded
+        } else if (c instanceof Control.WsClose) {
+            // Public WebSocket streams are not forwarded by this version; nothing to close.
+        } else {
+            throw new ProtocolException("unexpected " + c.getClass().getSimpleName() + " frame from the client");
+        }
+    }
+
+    private Source<ByteString, NotUsed> responseBody(Stream s) {
+        // Capacity in elements = window in bytes: a client within its credit can never overflow it.
+        var pair = Source.<ByteString>queue(Math.max(16, setup.window())).preMaterialize(mat);
+        s.responseBody = pair.first();
+        ActorRef<SessionMessage> self = getContext().getSelf();
+        int id = s.id;
+        return pair.second()
+                .map(chunk -> {
+                    self.tell(new Consumed(id, chunk.size()));
+                    return chunk;
+                })
+                .watchTermination((notUsed, done) -> {
+                    done.whenComplete((d, e) -> self.tell(new PublicDone(id)));
+                    return NotUsed.getInstance();
+                });
+    }
+
+    private void onData(ByteString frame) throws ProtocolException {
+        if (frame.size() < DataFrame.HEADER_BYTES || frame.size() > Protocol.MAX_FRAME_BYTES) {
+            throw new ProtocolException("binary frame of " + frame.size() + " bytes");
+        }
+        int kind = frame.apply(0) & 0x7f;
+        int id = ((frame.apply(1) & 0xff) << 24) | ((frame.apply(2) & 0xff) << 16) | ((frame.apply(3) & 0xff) << 8) | (frame.apply(4) & 0xff);
+        if (kind != DataFrame.DATA) {
+            if (kind == DataFrame.WS_TEXT || kind == DataFrame.WS_BINARY) {
+                return; // no forwarded public WebSockets in this version
+            }
+            throw new ProtocolException("unknown binary frame kind " + kind);
+        }
+        Stream s = streams.get(id);
+        if (s == null || s.responseBody == null) {
+            return; // raced with a reset, or data before a head: ignore
+        }
+        ByteString payload = frame.drop(DataFrame.HEADER_BYTES);
+        s.received += payload.size();
+        if (s.received - s.consumed > setup.window()) {
+            fail(s, "client exceeded its credit window");
+            sendControl(new Control.Reset(s.id, "credit window exceeded"));
+            return;
+        }
+        if (s.responseBody.offer(payload) != QueueOfferResult.enqueued()) {
+            fail(s, "response buffer overflow");
+            sendControl(new Control.Reset(s.id, "response buffer overflow"));
+        }
+    }
+
+    private Behavior<SessionMessage> onConsumed(Consumed m) {
+        Stream s = streams.get(m.id());
+        if (s == null) {
+            return this;
+        }
+        s.consumed += m.bytes();
+        s.ungranted += m.bytes();
+        // Batch grants: a quarter window, or everything received so far (so the client never stalls).
+        if (s.ungranted >= setup.window() / 4 || s.consumed == s.received) {
+            sendControl(new Control.Credit(s.id, (int) s.ungranted));
+            s.ungranted = 0;
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onPublicDone(PublicDone m) {
+        Stream s = streams.get(m.id());
+        if (s != null) {
+            // The public client went away before the tunnel client finished: stop the local side.
+            sendControl(new Control.Reset(s.id, "public client disconnected"));
+            fail(s, "public client disconnected");
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onStreamTimeout(StreamTimeout m) {
+        Stream s = streams.get(m.id());
+        if (s != null && s.replyTo != null) {
+            s.replyTo.tell(new ForwardFailed(504, PlainResponses.TIMED_OUT));
+            s.replyTo = null;
+            sendControl(new Control.Reset(s.id, "request timed out"));
+            fail(s, "timed out");
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onForward(Forward f) {
+        if (closing || !attached) {
+            f.replyTo().tell(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            return this;
+        }
+        int id = nextStreamId++;
+        Stream s = new Stream(id, f.head().method(), f.head().path(), f.replyTo());
+        streams.put(id, s);
+        var head = new Control.Request(id, f.head().method(), f.head().path(), f.head().headers(), !f.head().hasBody(), f.head().websocket());
+        Source<Message, NotUsed> headFrame = Source.single(TextMessage.create(ControlCodec.encode(head)));
+        if (f.head().hasBody()) {
+            ByteString dataHeader = ByteString.fromArrayUnsafe(DataFrame.header(DataFrame.DATA, false, id));
+            Message end = TextMessage.create(ControlCodec.encode(new Control.End(id)));
+            Message reset = TextMessage.create(ControlCodec.encode(new Control.Reset(id, "public request body failed")));
+            Source<Message, CreditGate.Handle> bodyFrames = f.body()
+                    .viaMat(new CreditGate(setup.window(), Protocol.MAX_DATA_PAYLOAD), Keep.right())
+                    .filter(chunk -> !chunk.isEmpty())
+                    .<Message>map(chunk -> BinaryMessage.create(dataHeader.concat(chunk)))
+                    .concat(Source.single(end))
+                    // A producer failure would fail the whole MergeHub (the tunnel): turn it into a reset of this stream.
+                    .recoverWithRetries(1, Throwable.class, () -> Source.single(reset));
+            s.requestCredit = headFrame.concatMat(bodyFrames, Keep.right()).to(outbound.data()).run(mat);
+        } else {
+            headFrame.runWith(outbound.data(), mat);
+        }
+        timers.startSingleTimer(new StreamTimeout(id), new StreamTimeout(id), setup.requestTimeout());
+        return this;
+    }
+
+    /** The stream is over from the tunnel client's side (response complete): forget it. */
+    private void finish(Stream s) {
+        streams.remove(s.id);
+        timers.cancel(new StreamTimeout(s.id));
+        if (s.requestCredit != null) {
+            s.requestCredit.cancel(); // the handler is done; stop uploading
+        }
+    }
+
+    private void fail(Stream s, String why) {
+        streams.remove(s.id);
+        timers.cancel(new StreamTimeout(s.id));
+        if (s.replyTo != null) {
+            s.replyTo.tell(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            s.replyTo = null;
+        }
+        if (s.responseBody != null) {
+            s.responseBody.fail(new TunnelStreamException(why));
+        }
+        if (s.requestCredit != null) {
+            s.requestCredit.cancel();
+        }
+    }
+
+    private Behavior<SessionMessage> onInboundDone(InboundDone m) {
+        if (!closing) {
+            getContext().getLog().info("tunnel {} session {} closed by client{}", setup.name(), setup.sessionId(),
+                    m.error() == null ? "" : " (" + m.error().getMessage() + ")");
+        }
+        return Behaviors.stopped();
+    }
+
+    /** Tell the client why, end the socket, and wait briefly for its side to close. */
+    private Behavior<SessionMessage> closeWith(int code, String reason) {
+        if (closing) {
+            return this;
+        }
+        closing = true;
+        getContext().getLog().info("tunnel {} session {} closing: {} {}", setup.name(), setup.sessionId(), code, reason);
+        sendControl(new Control.Close(code, reason));
+        cleanup();
+        timers.startSingleTimer(Tick.CLOSE_TIMEOUT, Tick.CLOSE_TIMEOUT, Duration.ofSeconds(5));
+        return this;
+    }
+
+    private void cleanup() {
+        if (cleanedUp) {
+            return;
+        }
+        cleanedUp = true;
+        for (Stream s : List.copyOf(streams.values())) {
+            fail(s, "tunnel client disconnected");
+        }
+        outbound.control().complete();
+        setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
+        timers.cancel(Tick.HEARTBEAT);
+        timers.cancel(Tick.REASSERT);
+    }
+
+    private void sendControl(Control c) {
+        if (cleanedUp && !(c instanceof Control.Close)) {
+            return;
+        }
+        QueueOfferResult r = outbound.control().offer(TextMessage.create(ControlCodec.encode(c)));
+        if (r != QueueOfferResult.enqueued() && !closing) {
+            // The client stopped reading control frames entirely: it is dead or hostile.
+            getContext().getLog().warn("tunnel {} session {} control queue full; closing", setup.name(), setup.sessionId());
+            getContext().getSelf().tell(new InboundDone(new IllegalStateException("control queue full")));
+        }
+    }
+
+    /** Failure surfaced to the public client when its tunnel stream ends abnormally. */
+    public static final class TunnelStreamException extends RuntimeException {
+        public TunnelStreamException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
