@@ -24,7 +24,12 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * single timer and, once nothing is live and no message arrived for {@code idleGrace}, asks its
  * shard to passivate it ({@link ClusterSharding.Passivate}), so idle keys cost no memory.
  * The shard then sends {@link Stop}; messages that reach the shard meanwhile are buffered and
- * delivered to a fresh (empty, hence equivalent) incarnation.
+ * delivered to a fresh (empty, hence equivalent) incarnation. The only loss is a hit already in
+ * this entity's mailbox between its Passivate and the Stop (it is counted, then forgotten): that
+ * needs a request arriving after {@code idleGrace} of silence, at the very moment of passivation.
+ *
+ * <p>Crashes and rebalancing restart a bucket at zero (state is not persisted): accepted, as in
+ * the original Durable Object design the worst case is one extra window's worth of hits.
  */
 public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
 
@@ -211,7 +216,7 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
   private long touch() {
     long now = clock.getAsLong();
     lastMessageAtMillis = now;
-    passivating = false; // a message after Passivate: the shard still sends Stop; see class doc
+    passivating = false; // the shard still sends Stop after an earlier Passivate; see class doc
     scheduleIdleCheck(now);
     return now;
   }
