@@ -2,6 +2,7 @@ package dev.captun.edge.connect;
 
 import static dev.captun.edge.routing.PlainResponses.of;
 
+import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.node.EdgeSettings;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.routing.Router;
@@ -44,8 +45,11 @@ public final class ConnectEndpoint {
     private final TunnelSharding tunnels;
     private final Router router;
     private final Materializer mat;
+    private final ForwardedHeaders forwarded;
 
-    public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels, Router router) {
+    public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
+                           Router router, ForwardedHeaders forwarded) {
+        this.forwarded = forwarded;
         this.system = system;
         this.settings = settings;
         this.policy = policy;
@@ -105,7 +109,7 @@ public final class ConnectEndpoint {
                                                 org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity) {
         String sessionId = UUID.randomUUID().toString();
         String host = header(request, "host").orElse(request.getUri().getHost().address());
-        String url = router.publicUrl(request.getUri().getScheme(), host, name);
+        String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
                 settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout());
         SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,

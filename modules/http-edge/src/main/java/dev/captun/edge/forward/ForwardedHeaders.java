@@ -42,7 +42,9 @@ public final class ForwardedHeaders {
                 }
             }
         }
-        return request.getUri().getScheme().isEmpty() ? "http" : request.getUri().getScheme();
+        // A WebSocket request's URI scheme is ws/wss; the public URL is the HTTP one.
+        String scheme = request.getUri().getScheme();
+        return scheme.equals("https") || scheme.equals("wss") ? "https" : "http";
     }
 
     private static String header(HttpRequest request, String name) {

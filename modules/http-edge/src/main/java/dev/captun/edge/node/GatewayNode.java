@@ -62,7 +62,7 @@ public final class GatewayNode implements AutoCloseable {
             AdmissionPolicy policy = new AdmissionPolicy(settings.policy(), settings.sharedToken());
             Router router = new Router(settings.hostname());
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
-            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router);
+            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded);
             PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded);
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())

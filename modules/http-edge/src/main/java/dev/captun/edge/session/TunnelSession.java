@@ -138,7 +138,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
                     cleanedUp = true; // nothing registered, nothing to clean
-                    outbound.control().complete();
+                    completeControl();
                     return Behaviors.stopped();
                 })
                 .onSignal(PostStop.class, s -> {
@@ -413,7 +413,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         for (Stream s : List.copyOf(streams.values())) {
             fail(s, "tunnel client disconnected");
         }
-        outbound.control().complete();
+        completeControl();
         setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
         timers.cancel(Tick.HEARTBEAT);
         timers.cancel(Tick.REASSERT);
@@ -423,11 +423,24 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         if (cleanedUp && !(c instanceof Control.Close)) {
             return;
         }
-        QueueOfferResult r = outbound.control().offer(TextMessage.create(ControlCodec.encode(c)));
+        QueueOfferResult r;
+        try {
+            r = outbound.control().offer(TextMessage.create(ControlCodec.encode(c)));
+        } catch (IllegalStateException socketAlreadyDone) {
+            return; // the socket's outbound side already ended
+        }
         if (r != QueueOfferResult.enqueued() && !closing) {
             // The client stopped reading control frames entirely: it is dead or hostile.
             getContext().getLog().warn("tunnel {} session {} control queue full; closing", setup.name(), setup.sessionId());
             getContext().getSelf().tell(new InboundDone(new IllegalStateException("control queue full")));
+        }
+    }
+
+    private void completeControl() {
+        try {
+            outbound.control().complete();
+        } catch (IllegalStateException alreadyDone) {
+            // the socket ended first; nothing left to flush
         }
     }
 
