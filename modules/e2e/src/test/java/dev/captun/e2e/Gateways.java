@@ -10,6 +10,7 @@ final class Gateways {
     static GatewayNode start(String... overrides) {
         String base = """
                 captun.port = 0
+                captun.management.port = 0
                 pekko.remote.artery.canonical.port = 0
                 pekko.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
                 pekko.cluster.jmx.multi-mbeans-in-same-jvm = on

@@ -29,11 +29,22 @@ public final class RateLimiterSharding {
    * cost no memory. Remember-entities stays off: it would not restore counters anyway.
    */
   public static ActorRef<ShardingEnvelope<RateLimiter.Command>> init(ActorSystem<?> system) {
-    return ClusterSharding.get(system)
-        .init(
-            Entity.of(TYPE_KEY, ctx -> RateLimiter.create(ctx.getEntityId(), ctx.getShard()))
-                .withStopMessage(new RateLimiter.Stop())
-                .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+    return init(system, "");
+  }
+
+  /**
+   * As {@link #init(ActorSystem)}, hosting limiter entities only on cluster members with {@code role}
+   * (empty = every member). A node without the role only proxies to the members that have it.
+   */
+  public static ActorRef<ShardingEnvelope<RateLimiter.Command>> init(ActorSystem<?> system, String role) {
+    Entity<RateLimiter.Command, ShardingEnvelope<RateLimiter.Command>> entity =
+        Entity.of(TYPE_KEY, ctx -> RateLimiter.create(ctx.getEntityId(), ctx.getShard()))
+            .withStopMessage(new RateLimiter.Stop())
+            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy());
+    if (role != null && !role.isBlank()) {
+      entity = entity.withRole(role.trim());
+    }
+    return ClusterSharding.get(system).init(entity);
   }
 
   /** Reference to the entity for {@code key} (e.g. {@link #requestIpKey}). */

@@ -4,6 +4,7 @@ import static dev.captun.edge.routing.PlainResponses.of;
 
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.node.EdgeSettings;
+import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.routing.Router;
 import dev.captun.edge.session.SessionSocket;
@@ -46,10 +47,12 @@ public final class ConnectEndpoint {
     private final Router router;
     private final Materializer mat;
     private final ForwardedHeaders forwarded;
+    private final RateLimitGate limits;
 
     public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
-                           Router router, ForwardedHeaders forwarded) {
+                           Router router, ForwardedHeaders forwarded, RateLimitGate limits) {
         this.forwarded = forwarded;
+        this.limits = limits;
         this.system = system;
         this.settings = settings;
         this.policy = policy;
@@ -84,8 +87,16 @@ public final class ConnectEndpoint {
         if (!diagnostic && upgrade.isEmpty()) {
             return done(of(400, PlainResponses.EXPECTED_UPGRADE));
         }
-        List<String> offered = upgrade.isPresent()
-                ? toList(upgrade.get().getRequestedProtocols())
+        // Counted after name validation and before admission: a 401 or 409 connect still spends a slot (SPEC §6).
+        return limits.connect(forwarded.clientIp(request), diagnostic).thenComposeAsync(limited -> limited.isPresent()
+                ? done(limited.get())
+                : authenticateAndAdmit(request, name, diagnostic, upgrade.orElse(null)), Runnable::run);
+    }
+
+    private CompletionStage<HttpResponse> authenticateAndAdmit(HttpRequest request, String name, boolean diagnostic, WebSocketUpgrade upgrade) {
+        var query = request.getUri().query();
+        List<String> offered = upgrade != null
+                ? toList(upgrade.getRequestedProtocols())
                 : ConnectRequest.splitProtocols(headers(request, "sec-websocket-protocol"));
         String token = ConnectRequest.token(offered,
                 header(request, "x-captun-connect-token").orElse(null), query.get("captun-token").orElse(null));
@@ -101,7 +112,7 @@ public final class ConnectEndpoint {
                             : reply instanceof TunnelEntity.Rejected r ? of(r.status(), r.message())
                             : PlainResponses.noContent(), Runnable::run);
         }
-        return admit(request, upgrade.get(), offered, name, auth.credential(), entity);
+        return admit(request, upgrade, offered, name, auth.credential(), entity);
     }
 
     private CompletionStage<HttpResponse> admit(HttpRequest request, WebSocketUpgrade upgrade, List<String> offered, String name,

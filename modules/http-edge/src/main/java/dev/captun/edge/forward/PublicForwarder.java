@@ -3,6 +3,7 @@ package dev.captun.edge.forward;
 import static dev.captun.edge.routing.PlainResponses.of;
 
 import dev.captun.edge.node.EdgeSettings;
+import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.routing.HeaderRules;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.routing.Router;
@@ -32,7 +33,10 @@ import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +58,11 @@ public final class PublicForwarder {
     private final boolean publicPolicy;
     private final ForwardedHeaders forwarded;
 
-    public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router, ForwardedHeaders forwarded) {
+    private final RateLimitGate limits;
+
+    public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router,
+                           ForwardedHeaders forwarded, RateLimitGate limits) {
+        this.limits = limits;
         this.system = system;
         this.settings = settings;
         this.tunnels = tunnels;
@@ -74,19 +82,26 @@ public final class PublicForwarder {
         if (settings.isReserved(routed.name())) {
             return discard(request, of(404, PlainResponses.RESERVED_NAME));
         }
+        // Counted once the request names a valid, unreserved tunnel, before dispatch (a 503 still counts).
+        return limits.request(forwarded.clientIp(request), routed.name()).thenComposeAsync(limited -> limited.isPresent()
+                ? discard(request, limited.get())
+                : dispatch(request, routed, host), Runnable::run);
+    }
+
+    private CompletionStage<HttpResponse> dispatch(HttpRequest request, Router.Routed routed, String host) {
         return tunnels.entity(routed.name())
                 .<TunnelEntity.LookupReply>ask(TunnelEntity.Lookup::new, settings.registryTimeout())
-                .thenComposeAsync(reply -> {
+                .handleAsync((reply, error) -> {
                     if (reply instanceof TunnelEntity.Route route) {
                         return forward(request, routed, host, route);
                     }
+                    if (error != null) {
+                        log.warn("lookup of tunnel {} failed: {}", routed.name(), error.toString());
+                        return discard(request, of(503, PlainResponses.REGISTRY_UNAVAILABLE));
+                    }
                     return discard(request, of(503, PlainResponses.NO_CLIENT));
                 }, Runnable::run)
-                .exceptionally(error -> {
-                    log.warn("forward to {} failed: {}", routed.name(), error.toString());
-                    request.discardEntityBytes(mat);
-                    return of(503, PlainResponses.REGISTRY_UNAVAILABLE);
-                });
+                .thenComposeAsync(r -> r, Runnable::run);
     }
 
     private CompletionStage<HttpResponse> forward(HttpRequest request, Router.Routed routed, String host, TunnelEntity.Route route) {
@@ -99,8 +114,10 @@ public final class PublicForwarder {
         long started = System.nanoTime();
         // The session enforces the request timeout (504); the ask only guards against a session that vanished.
         java.time.Duration askTimeout = settings.requestTimeout().plusSeconds(5);
-        CompletionStage<ForwardReply> reply = AskPattern.ask(route.session(),
-                replyTo -> new SessionCommands.Forward(head, entity.getDataBytes(), replyTo), askTimeout, system.scheduler());
+        CompletionStage<ForwardReply> reply = route.session().path().address().hasLocalScope()
+                ? AskPattern.ask(route.session(),
+                        replyTo -> new SessionCommands.Forward(head, entity.getDataBytes(), replyTo), askTimeout, system.scheduler())
+                : forwardRemote(route, head, entity, askTimeout);
         return reply.handleAsync((r, error) -> {
             if (error != null) {
                 return of(504, PlainResponses.TIMED_OUT);
@@ -114,6 +131,36 @@ public final class PublicForwarder {
             }
             return toResponse(rh, routed.name(), host);
         }, Runnable::run);
+    }
+
+    /** The session is on another node: bodies go as stream refs of at most 64 KiB chunks. */
+    private CompletionStage<ForwardReply> forwardRemote(TunnelEntity.Route route, SessionCommands.RequestHead head,
+                                                        HttpEntity entity, java.time.Duration askTimeout) {
+        SourceRef<ByteString> body = null;
+        if (head.hasBody()) {
+            body = entity.getDataBytes().mapConcat(PublicForwarder::rechunk).runWith(StreamRefs.sourceRef(), mat);
+        } else {
+            entity.discardBytes(mat);
+        }
+        SourceRef<ByteString> requestBody = body;
+        CompletionStage<SessionCommands.RemoteReply> reply = AskPattern.ask(route.session(),
+                replyTo -> new SessionCommands.RemoteForward(head, requestBody, replyTo), askTimeout, system.scheduler());
+        return reply.thenApplyAsync(r -> r instanceof SessionCommands.RemoteResponseHead h
+                ? new SessionCommands.ResponseHead(h.status(), h.headers(), h.body() == null ? null : h.body().getSource())
+                : new SessionCommands.ForwardFailed(((SessionCommands.RemoteFailed) r).status(), ((SessionCommands.RemoteFailed) r).message()),
+                Runnable::run);
+    }
+
+    static List<ByteString> rechunk(ByteString chunk) {
+        int max = dev.captun.protocol.Protocol.MAX_DATA_PAYLOAD;
+        if (chunk.size() <= max) {
+            return List.of(chunk);
+        }
+        List<ByteString> out = new ArrayList<>();
+        for (int i = 0; i < chunk.size(); i += max) {
+            out.add(chunk.slice(i, Math.min(chunk.size(), i + max)));
+        }
+        return out;
     }
 
     private List<Header> requestHeaders(HttpRequest request, HttpEntity entity, String host, String scheme, String tunnelUrl) {

@@ -7,6 +7,10 @@ import dev.captun.edge.connect.ConnectEndpoint;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
 import dev.captun.edge.ratelimit.ClientIp;
+import dev.captun.edge.ratelimit.RateLimitGate;
+import dev.captun.edge.ratelimit.RateLimitSettings;
+import dev.captun.ratelimit.RateLimiterClient;
+import dev.captun.ratelimit.RateLimiterSharding;
 import dev.captun.edge.routing.Router;
 import dev.captun.tunnel.TunnelSharding;
 import dev.captun.tunnel.admission.AdmissionPolicy;
@@ -22,6 +26,7 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +40,13 @@ public final class GatewayNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final ServerBinding binding;
     private final EdgeSettings settings;
+    private final int managementPort;
 
-    private GatewayNode(ActorSystem<Void> system, ServerBinding binding, EdgeSettings settings) {
+    private GatewayNode(ActorSystem<Void> system, ServerBinding binding, EdgeSettings settings, int managementPort) {
         this.system = system;
         this.binding = binding;
         this.settings = settings;
+        this.managementPort = managementPort;
     }
 
     public static void main(String[] args) {
@@ -51,7 +58,7 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withSeeds(config, settings.seedNodes());
+        Config effective = withManagement(withSeeds(config, settings.seedNodes()), config);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -61,9 +68,13 @@ public final class GatewayNode implements AutoCloseable {
             TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout());
             AdmissionPolicy policy = new AdmissionPolicy(settings.policy(), settings.sharedToken());
             Router router = new Router(settings.hostname());
+            RateLimiterSharding.init(system, config.getString("captun.rate-limit.entity-role"));
+            RateLimitSettings limits = RateLimitSettings.fromRoot(config);
+            RateLimitGate gate = new RateLimitGate(limits, new RateLimiterClient(system, limits.timeout()),
+                    settings.policy() == AdmissionPolicy.Mode.PUBLIC);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
-            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded);
-            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded);
+            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate);
+            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate);
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
                     .bind((HttpRequest request) -> route(request, connect, forwarder))
@@ -73,7 +84,8 @@ public final class GatewayNode implements AutoCloseable {
                     settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
                     settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
                     policy.hasSharedToken() ? ", connect token required" : "");
-            return new GatewayNode(system, binding, settings);
+            int managementPort = startManagement(system, effective);
+            return new GatewayNode(system, binding, settings, managementPort);
         } catch (Exception e) {
             system.terminate();
             throw new IllegalStateException("gateway node failed to start: " + e.getMessage(), e);
@@ -82,6 +94,35 @@ public final class GatewayNode implements AutoCloseable {
 
     private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder) {
         return ConnectEndpoint.matches(request) ? connect.handle(request) : forwarder.handle(request);
+    }
+
+    /**
+     * Pekko Management (cluster HTTP API, /alive, /ready) on its own port, never the public one.
+     * Returns the bound port (the configured one, or the free port picked for 0).
+     */
+    private static int startManagement(ActorSystem<Void> system, Config effective) throws Exception {
+        org.apache.pekko.http.javadsl.model.Uri uri = PekkoManagement.get(system.classicSystem()).start()
+                .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        boolean readOnly = effective.getBoolean("pekko.management.http.route-providers-read-only");
+        log.info("captun management API on http://{}:{} (cluster routes {}; /alive, /ready)",
+                uri.host().address(), uri.port(), readOnly ? "read-only" : "read-write: leave/down enabled");
+        return uri.port();
+    }
+
+    /** {@code captun.management.*} → {@code pekko.management.http.*}: bind address, port, write access. */
+    private static Config withManagement(Config effective, Config config) {
+        Config m = config.getConfig("captun.management");
+        String writes = m.hasPath("writes") ? m.getString("writes").trim().toLowerCase(java.util.Locale.ROOT) : "";
+        boolean writable = List.of("1", "true", "on", "yes").contains(writes);
+        Config overrides = ConfigFactory.empty()
+                .withValue("pekko.management.http.route-providers-read-only", ConfigValueFactory.fromAnyRef(!writable));
+        if (m.hasPath("host")) {
+            overrides = overrides.withValue("pekko.management.http.hostname", ConfigValueFactory.fromAnyRef(m.getString("host")));
+        }
+        if (m.hasPath("port")) {
+            overrides = overrides.withValue("pekko.management.http.port", ConfigValueFactory.fromAnyRef(m.getInt("port")));
+        }
+        return overrides.withFallback(effective);
     }
 
     private static Config withSeeds(Config config, List<String> seeds) {
@@ -94,6 +135,11 @@ public final class GatewayNode implements AutoCloseable {
 
     public int port() {
         return binding.localAddress().getPort();
+    }
+
+    /** The bound Pekko Management port (cluster HTTP API, /alive, /ready). */
+    public int managementPort() {
+        return managementPort;
     }
 
     public ActorSystem<Void> system() {

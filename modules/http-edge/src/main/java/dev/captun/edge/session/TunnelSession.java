@@ -34,6 +34,8 @@ import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -84,14 +86,14 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         final int id;
         final String method;
         final String path;
-        ActorRef<ForwardReply> replyTo; // until the head arrives
+        java.util.function.Consumer<ForwardReply> replyTo; // until the head arrives
         CreditGate.Handle requestCredit;
         BoundedSourceQueue<ByteString> responseBody;
         long received;
         long consumed;
         long ungranted;
 
-        Stream(int id, String method, String path, ActorRef<ForwardReply> replyTo) {
+        Stream(int id, String method, String path, java.util.function.Consumer<ForwardReply> replyTo) {
             this.id = id;
             this.method = method;
             this.path = path;
@@ -130,7 +132,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(InboundInit.class, this::onAttached)
                 .onMessage(Inbound.class, this::onInbound)
                 .onMessage(InboundDone.class, this::onInboundDone)
-                .onMessage(Forward.class, this::onForward)
+                .onMessage(Forward.class, f -> startStream(f.head(), f.body(), f.replyTo()::tell))
+                .onMessage(SessionCommands.RemoteForward.class, this::onRemoteForward)
                 .onMessage(Consumed.class, this::onConsumed)
                 .onMessage(PublicDone.class, this::onPublicDone)
                 .onMessage(StreamTimeout.class, this::onStreamTimeout)
@@ -217,7 +220,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             if (!r.end()) {
                 body = responseBody(s);
             }
-            s.replyTo.tell(new ResponseHead(r.status(), r.headers() == null ? List.of() : r.headers(), body));
+            s.replyTo.accept(new ResponseHead(r.status(), r.headers() == null ? List.of() : r.headers(), body));
             s.replyTo = null;
             if (r.end()) {
                 finish(s);
@@ -323,7 +326,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private Behavior<SessionMessage> onStreamTimeout(StreamTimeout m) {
         Stream s = streams.get(m.id());
         if (s != null && s.replyTo != null) {
-            s.replyTo.tell(new ForwardFailed(504, PlainResponses.TIMED_OUT));
+            s.replyTo.accept(new ForwardFailed(504, PlainResponses.TIMED_OUT));
             s.replyTo = null;
             sendControl(new Control.Reset(s.id, "request timed out"));
             fail(s, "timed out");
@@ -331,21 +334,37 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         return this;
     }
 
-    private Behavior<SessionMessage> onForward(Forward f) {
+    /** A request from another node: stream refs in, stream refs out. */
+    private Behavior<SessionMessage> onRemoteForward(SessionCommands.RemoteForward f) {
+        Source<ByteString, ?> body = f.body() == null ? Source.empty() : f.body().getSource();
+        return startStream(f.head(), body, reply -> f.replyTo().tell(toRemote(reply)));
+    }
+
+    private SessionCommands.RemoteReply toRemote(ForwardReply reply) {
+        if (reply instanceof ResponseHead h) {
+            SourceRef<ByteString> ref = h.body() == null ? null : h.body().runWith(StreamRefs.sourceRef(), mat);
+            return new SessionCommands.RemoteResponseHead(h.status(), h.headers(), ref);
+        }
+        ForwardFailed failed = (ForwardFailed) reply;
+        return new SessionCommands.RemoteFailed(failed.status(), failed.message());
+    }
+
+    private Behavior<SessionMessage> startStream(SessionCommands.RequestHead rh, Source<ByteString, ?> requestBody,
+                                                 java.util.function.Consumer<ForwardReply> replyTo) {
         if (closing || !attached) {
-            f.replyTo().tell(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            replyTo.accept(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
             return this;
         }
         int id = nextStreamId++;
-        Stream s = new Stream(id, f.head().method(), f.head().path(), f.replyTo());
+        Stream s = new Stream(id, rh.method(), rh.path(), replyTo);
         streams.put(id, s);
-        var head = new Control.Request(id, f.head().method(), f.head().path(), f.head().headers(), !f.head().hasBody(), f.head().websocket());
+        var head = new Control.Request(id, rh.method(), rh.path(), rh.headers(), !rh.hasBody(), rh.websocket());
         Source<Message, NotUsed> headFrame = Source.single(TextMessage.create(ControlCodec.encode(head)));
-        if (f.head().hasBody()) {
+        if (rh.hasBody()) {
             ByteString dataHeader = ByteString.fromArrayUnsafe(DataFrame.header(DataFrame.DATA, false, id));
             Message end = TextMessage.create(ControlCodec.encode(new Control.End(id)));
             Message reset = TextMessage.create(ControlCodec.encode(new Control.Reset(id, "public request body failed")));
-            Source<Message, CreditGate.Handle> bodyFrames = f.body()
+            Source<Message, CreditGate.Handle> bodyFrames = requestBody
                     .viaMat(new CreditGate(setup.window(), Protocol.MAX_DATA_PAYLOAD), Keep.right())
                     .filter(chunk -> !chunk.isEmpty())
                     .<Message>map(chunk -> BinaryMessage.create(dataHeader.concat(chunk)))
@@ -373,7 +392,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         streams.remove(s.id);
         timers.cancel(new StreamTimeout(s.id));
         if (s.replyTo != null) {
-            s.replyTo.tell(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            s.replyTo.accept(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
             s.replyTo = null;
         }
         if (s.responseBody != null) {

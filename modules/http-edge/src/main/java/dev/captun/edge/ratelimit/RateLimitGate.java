@@ -1,0 +1,83 @@
+package dev.captun.edge.ratelimit;
+
+import dev.captun.edge.routing.PlainResponses;
+import dev.captun.ratelimit.RateLimiter;
+import dev.captun.ratelimit.RateLimiterClient;
+import dev.captun.ratelimit.RateLimiterClient.Bucket;
+import dev.captun.ratelimit.RateLimiterSharding;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where the edge applies SPEC §6: which buckets a connect or a request is charged to, and what
+ * the public client gets when one rejects (429) or the limiter does not answer (503, or pass
+ * when {@code HOSTED_RATE_LIMIT_DISABLED=1}). Limits apply in public policy only.
+ * An empty result means "go on".
+ */
+public final class RateLimitGate {
+    private static final Logger log = LoggerFactory.getLogger(RateLimitGate.class);
+    private static final CompletionStage<Optional<HttpResponse>> PASS = CompletableFuture.completedFuture(Optional.empty());
+
+    private final RateLimitSettings settings;
+    private final RateLimiterClient limiter;
+    private final boolean enabled;
+
+    /** @param enabled false in trusted policy: nothing is counted */
+    public RateLimitGate(RateLimitSettings settings, RateLimiterClient limiter, boolean enabled) {
+        this.settings = settings;
+        this.limiter = limiter;
+        this.enabled = enabled;
+    }
+
+    /** A connect attempt (charged), or a diagnostic probe of one (read-only). */
+    public CompletionStage<Optional<HttpResponse>> connect(String clientIp, boolean diagnostic) {
+        if (!enabled) {
+            return PASS;
+        }
+        Bucket bucket = new Bucket(RateLimiterSharding.connectIpKey(clientIp), settings.connectsPerIp(), settings.window());
+        return decide(diagnostic ? limiter.diagnose(bucket) : limiter.check(List.of(bucket)), "connect");
+    }
+
+    /** A public request to a valid tunnel name: charged to the client IP and the tunnel, or to neither. */
+    public CompletionStage<Optional<HttpResponse>> request(String clientIp, String tunnelName) {
+        if (!enabled) {
+            return PASS;
+        }
+        return decide(limiter.check(List.of(
+                new Bucket(RateLimiterSharding.requestTunnelKey(tunnelName), settings.requestsPerTunnel(), settings.window()),
+                new Bucket(RateLimiterSharding.requestIpKey(clientIp), settings.requestsPerIp(), settings.window()))), "request");
+    }
+
+    private CompletionStage<Optional<HttpResponse>> decide(CompletableFuture<RateLimiter.Decision> decision, String what) {
+        // The client's futures complete on the reply thread, never the common pool: cheap chaining is fine.
+        return decision.handle((d, error) -> {
+            if (error != null) {
+                if (settings.disabled()) {
+                    return Optional.empty();
+                }
+                log.warn("rate limiter did not answer a {} check: {}; failing closed", what, error.toString());
+                return Optional.of(toHttp(RateLimitResponses.unavailable()));
+            }
+            if (d instanceof RateLimiter.Rejected r) {
+                return Optional.of(toHttp(RateLimitResponses.limited(r.retryAfterSeconds(), r.limit())));
+            }
+            return Optional.empty();
+        });
+    }
+
+    static HttpResponse toHttp(RateLimitResponses.Response r) {
+        HttpResponse response = PlainResponses.of(r.status(), r.body().substring(0, r.body().length() - 1));
+        for (RateLimitResponses.Header h : r.headers()) {
+            if (!h.name().equalsIgnoreCase("cache-control")) {
+                response = response.addHeader(RawHeader.create(h.name(), h.value()));
+            }
+        }
+        return response;
+    }
+}
