@@ -13,6 +13,8 @@ import dev.captun.protocol.Protocol;
 import dev.captun.tunnel.SessionMessage;
 import dev.captun.tunnel.TunnelEntity;
 import dev.captun.tunnel.TunnelSharding;
+import dev.captun.tunnel.quota.TunnelQuota;
+import dev.captun.tunnel.quota.TunnelQuotaSharding;
 import dev.captun.tunnel.admission.AdmissionPolicy;
 import dev.captun.tunnel.admission.TunnelNames;
 import java.util.ArrayList;
@@ -48,9 +50,11 @@ public final class ConnectEndpoint {
     private final Materializer mat;
     private final ForwardedHeaders forwarded;
     private final RateLimitGate limits;
+    private final TunnelQuotaSharding quotas;
 
     public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
-                           Router router, ForwardedHeaders forwarded, RateLimitGate limits) {
+                           Router router, ForwardedHeaders forwarded, RateLimitGate limits, TunnelQuotaSharding quotas) {
+        this.quotas = quotas;
         this.forwarded = forwarded;
         this.limits = limits;
         this.system = system;
@@ -107,12 +111,28 @@ public final class ConnectEndpoint {
         }
         var entity = tunnels.entity(name);
         if (diagnostic) {
-            return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Probe(auth.credential(), reply), settings.registryTimeout())
-                    .handleAsync((reply, error) -> error != null ? of(503, PlainResponses.REGISTRY_UNAVAILABLE)
-                            : reply instanceof TunnelEntity.Rejected r ? of(r.status(), r.message())
-                            : PlainResponses.noContent(), Runnable::run);
+            return probe(request, name, auth.credential(), entity);
         }
         return admit(request, upgrade, offered, name, auth.credential(), entity);
+    }
+
+    /** The diagnostic probe: what a connect would get from admission and the tunnel quota, changing nothing. */
+    private CompletionStage<HttpResponse> probe(HttpRequest request, String name, AdmissionPolicy.Credential credential,
+                                                org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity) {
+        CompletionStage<HttpResponse> admission = entity.<TunnelEntity.ConnectReply>ask(
+                        reply -> new TunnelEntity.Probe(credential, reply), settings.registryTimeout())
+                .handleAsync((reply, error) -> error != null ? of(503, PlainResponses.REGISTRY_UNAVAILABLE)
+                        : reply instanceof TunnelEntity.Rejected r ? of(r.status(), r.message())
+                        : null, Runnable::run);
+        if (!settings.publicPolicy()) {
+            return admission.thenApplyAsync(r -> r != null ? r : PlainResponses.noContent(), Runnable::run);
+        }
+        String ip = forwarded.clientIp(request);
+        return admission.thenComposeAsync(rejected -> rejected != null ? done(rejected)
+                : quotas.forIp(ip).<TunnelQuota.Reply>ask(reply -> new TunnelQuota.Probe(name, settings.maxTunnelsPerIp(), reply), settings.registryTimeout())
+                        .handleAsync((reply, error) -> error != null ? of(503, PlainResponses.REGISTRY_UNAVAILABLE)
+                                : reply instanceof TunnelQuota.Denied ? of(429, PlainResponses.TOO_MANY_TUNNELS)
+                                : PlainResponses.noContent(), Runnable::run), Runnable::run);
     }
 
     private CompletionStage<HttpResponse> admit(HttpRequest request, WebSocketUpgrade upgrade, List<String> offered, String name,
@@ -122,9 +142,36 @@ public final class ConnectEndpoint {
         String host = header(request, "host").orElse(request.getUri().getHost().address());
         String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
-                settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout());
+                settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout(),
+                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0);
         SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
                 behavior -> system.systemActorOf(behavior, "session-" + sessionId, Props.empty()));
+        ActorRef<SessionMessage> session = spawned.session();
+        if (settings.publicPolicy()) {
+            // The quota entity watches the session: a rejected or ended session frees its slot by itself.
+            String ip = forwarded.clientIp(request);
+            return quotas.forIp(ip).<TunnelQuota.Reply>ask(
+                            reply -> new TunnelQuota.Acquire(name, sessionId, session, settings.maxTunnelsPerIp(), reply), settings.registryTimeout())
+                    .handleAsync((reply, error) -> {
+                        if (reply instanceof TunnelQuota.Granted) {
+                            return register(upgrade, offered, name, credential, entity, sessionId, spawned);
+                        }
+                        session.tell(TunnelSession.Abandon.INSTANCE);
+                        if (error != null) {
+                            return done(of(503, PlainResponses.REGISTRY_UNAVAILABLE));
+                        }
+                        log.info("connect to {} rejected: too many active tunnels from one IP", name);
+                        return done(of(429, PlainResponses.TOO_MANY_TUNNELS));
+                    }, Runnable::run)
+                    .thenComposeAsync(r -> r, Runnable::run);
+        }
+        return register(upgrade, offered, name, credential, entity, sessionId, spawned);
+    }
+
+    private CompletionStage<HttpResponse> register(WebSocketUpgrade upgrade, List<String> offered, String name,
+                                                   AdmissionPolicy.Credential credential,
+                                                   org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity,
+                                                   String sessionId, SessionSocket.Spawned spawned) {
         ActorRef<SessionMessage> session = spawned.session();
         return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), settings.registryTimeout())
                 .handleAsync((reply, error) -> {

@@ -23,7 +23,9 @@ public record EdgeSettings(
         int window,
         int heartbeatSeconds,
         Duration reassertInterval,
-        Duration registryTimeout) {
+        Duration registryTimeout,
+        int maxTunnelsPerIp,
+        int maxInFlightPerTunnel) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -46,7 +48,9 @@ public record EdgeSettings(
                 c.getInt("session.window"),
                 c.getInt("session.heartbeat-seconds"),
                 c.getDuration("session.reassert-interval"),
-                c.getDuration("session.registry-timeout"));
+                c.getDuration("session.registry-timeout"),
+                positiveOr(c.getString("limits.tunnels-per-ip"), 10),
+                positiveOr(c.getString("limits.in-flight-per-tunnel"), 256));
     }
 
     public boolean subdomainRouting() {
@@ -56,6 +60,10 @@ public record EdgeSettings(
     /** Reserved names apply in public policy, and in subdomain routing under either policy (SPEC §2). */
     public boolean isReserved(String name) {
         return (policy == AdmissionPolicy.Mode.PUBLIC || subdomainRouting()) && reservedNames.contains(name);
+    }
+
+    public boolean publicPolicy() {
+        return policy == AdmissionPolicy.Mode.PUBLIC;
     }
 
     /** An integer ≥ 1, else the default (env vars arrive as strings; garbage must not break start-up). */

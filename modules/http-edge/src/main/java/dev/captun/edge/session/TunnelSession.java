@@ -53,7 +53,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Fixed facts about the session, chosen by the connect endpoint. */
     public record Setup(String name, String sessionId, Credential credential, String publicUrl,
                         EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
-                        Duration reassertInterval, Duration requestTimeout) {}
+                        Duration reassertInterval, Duration requestTimeout, int maxInFlight) {}
 
     /** The socket's outbound side, pre-materialized by {@link SessionSocket}. */
     public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data) {}
@@ -353,6 +353,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                                                  java.util.function.Consumer<ForwardReply> replyTo) {
         if (closing || !attached) {
             replyTo.accept(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            return this;
+        }
+        if (setup.maxInFlight() > 0 && streams.size() >= setup.maxInFlight()) {
+            replyTo.accept(new ForwardFailed(503, PlainResponses.TOO_MANY_IN_FLIGHT));
             return this;
         }
         int id = nextStreamId++;
