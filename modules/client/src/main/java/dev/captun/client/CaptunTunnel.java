@@ -1,0 +1,400 @@
+package dev.captun.client;
+
+import dev.captun.protocol.Control;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.ProtocolException;
+import dev.captun.protocol.Tokens;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A tunnel from a captun gateway to a local handler or target. Created connected by
+ * {@link Builder#connect()}; reconnects by itself after a drop (same name and token) until
+ * {@link #close()}, a replacement (close code 4000) or a 4xx admission rejection.
+ *
+ * <pre>{@code
+ * try (CaptunTunnel t = CaptunTunnel.builder()
+ *         .gateway("http://127.0.0.1:8080")
+ *         .handler(req -> TunnelResponse.text(200, "hi"))
+ *         .connect()) {
+ *     System.out.println(t.url());
+ * }
+ * }</pre>
+ */
+public final class CaptunTunnel implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CaptunTunnel.class);
+    public static final String DEFAULT_GATEWAY = "http://127.0.0.1:8080";
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ScheduledExecutorService SCHEDULER = Executors.newSingleThreadScheduledExecutor(daemon("captun-heartbeat"));
+    private static final ExecutorService IO = Executors.newCachedThreadPool(daemon("captun-io"));
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(10))
+            .executor(IO)
+            .build();
+
+    /** Lifecycle of a tunnel. */
+    public enum State { CONNECTING, CONNECTED, RECONNECTING, REPLACED, FAILED, CLOSED }
+
+    private final List<String> gateways;
+    private final String token;
+    private final TunnelHandler handler;
+    private final TargetProxy proxy;
+    private final TunnelListener listener;
+    private final Backoff backoff;
+    private final Duration connectTimeout;
+    private final ExecutorService workers;
+
+    private final Object lock = new Object();
+    private volatile String name;
+    private volatile String url;
+    private volatile State state = State.CONNECTING;
+    private volatile int gatewayIndex;
+    private WsTransport current;
+    private Thread reconnector;
+    private boolean closing;
+
+    private CaptunTunnel(Builder b) {
+        this.gateways = Gateways.parseList(b.gateway == null ? DEFAULT_GATEWAY : b.gateway);
+        this.name = b.name == null ? randomName() : b.name;
+        this.token = b.token == null ? randomToken() : b.token;
+        this.listener = b.listener;
+        this.backoff = b.backoff;
+        this.connectTimeout = b.connectTimeout;
+        if ((b.handler == null) == (b.target == null)) {
+            throw new IllegalStateException("set exactly one of handler(...) or target(...)");
+        }
+        this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target));
+        this.handler = b.handler != null ? b.handler : proxy;
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, "captun-worker-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.workers = pool;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The public URL the gateway confirmed in {@code ready} (updated on reconnect). */
+    public String url() {
+        return url;
+    }
+
+    /** The token this tunnel presents on every (re)connect. */
+    public String token() {
+        return token;
+    }
+
+    /** The tunnel name (as confirmed by the gateway). */
+    public String name() {
+        return name;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Closes the tunnel WebSocket with 1000, stops reconnecting and aborts open requests. */
+    @Override
+    public void close() {
+        WsTransport tr;
+        Thread rc;
+        synchronized (lock) {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            state = State.CLOSED;
+            tr = current;
+            rc = reconnector;
+        }
+        if (rc != null) {
+            rc.interrupt();
+        }
+        if (tr != null) {
+            tr.closeNormally(1000);
+        }
+        workers.shutdownNow();
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    // ---- connecting ----
+
+    private void connectInitially() throws CaptunConnectException {
+        CaptunConnectException last = null;
+        for (int i = 0; i < gateways.size(); i++) {
+            try {
+                establish(i);
+                return;
+            } catch (CaptunConnectException e) {
+                last = e;
+                if (e.isPermanent() || e.getCause() instanceof ProtocolException) {
+                    break;
+                }
+            }
+        }
+        throw last;
+    }
+
+    private void establish(int index) throws CaptunConnectException {
+        String gw = gateways.get(index);
+        emit(new TunnelEvent.Connecting(gw));
+        WsTransport tr = new WsTransport(SCHEDULER);
+        TunnelCore core = new TunnelCore(tr, handler, workers, this::emit);
+        tr.bind(core);
+        URI wsUri = Gateways.connectUri(gw, name, true);
+        try {
+            HTTP.newWebSocketBuilder()
+                    .subprotocols(Protocol.SUBPROTOCOL, Tokens.toSubprotocol(token))
+                    .connectTimeout(connectTimeout)
+                    .buildAsync(wsUri, tr)
+                    .get(connectTimeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw CaptunConnectException.connectionFailed(e);
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("tunnel WebSocket to {} failed to open: {}", gw, e.toString());
+            throw ConnectProbe.diagnose(HTTP, Gateways.connectUri(gw, name, false), token, e.getCause() == null ? e : e.getCause());
+        }
+        Control.Ready ready;
+        try {
+            ready = core.ready().get(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            tr.abort(1000, "interrupted");
+            Thread.currentThread().interrupt();
+            throw CaptunConnectException.connectionFailed(e);
+        } catch (TimeoutException e) {
+            tr.abort(1006, "no ready");
+            throw new CaptunConnectException(0, "", "the gateway accepted the WebSocket but did not confirm the tunnel", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof ProtocolException pe) {
+                throw new CaptunConnectException(0, "", pe.getMessage(), pe);
+            }
+            tr.abort(1006, "closed before ready");
+            // closed before ready: ask the gateway why
+            throw ConnectProbe.diagnose(HTTP, Gateways.connectUri(gw, name, false), token, e.getCause());
+        }
+        synchronized (lock) {
+            if (closing) {
+                tr.closeNormally(200);
+                throw new CaptunConnectException(0, "", "tunnel closed while connecting", null);
+            }
+            current = tr;
+            gatewayIndex = index;
+            url = ready.url();
+            if (ready.name() != null) {
+                name = ready.name();
+            }
+            state = State.CONNECTED;
+        }
+        tr.startHeartbeat(ready.heartbeatSeconds() > 0 ? ready.heartbeatSeconds() : Protocol.DEFAULT_HEARTBEAT_SECONDS);
+        log.debug("tunnel {} connected at {} via {}", name, url, gw);
+        emit(new TunnelEvent.Connected(url));
+        tr.closed().whenCompleteAsync((info, err) -> onDropped(tr, info), IO);
+    }
+
+    private void onDropped(WsTransport tr, WsTransport.CloseInfo info) {
+        synchronized (lock) {
+            if (closing || tr != current) {
+                return;
+            }
+            current = null;
+            if (info.code() == Protocol.CLOSE_REPLACED) {
+                state = State.REPLACED;
+            } else {
+                state = State.RECONNECTING;
+                reconnector = new Thread(this::reconnectLoop, "captun-reconnect");
+                reconnector.setDaemon(true);
+            }
+        }
+        String reason = info.code() + (info.reason().isEmpty() ? "" : " " + info.reason());
+        log.debug("tunnel {} disconnected: {}", name, reason);
+        emit(new TunnelEvent.Disconnected(reason));
+        if (info.code() == Protocol.CLOSE_REPLACED) {
+            emit(new TunnelEvent.Replaced());
+        } else {
+            Thread t;
+            synchronized (lock) {
+                t = reconnector;
+                if (closing || t == null) {
+                    return;
+                }
+            }
+            t.start();
+        }
+    }
+
+    private void reconnectLoop() {
+        for (int attempt = 0; ; attempt++) {
+            Duration delay = backoff.delay(attempt);
+            emit(new TunnelEvent.Reconnecting(delay));
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            int start = (gatewayIndex + 1) % gateways.size();
+            for (int k = 0; k < gateways.size(); k++) {
+                synchronized (lock) {
+                    if (closing) {
+                        return;
+                    }
+                }
+                try {
+                    establish((start + k) % gateways.size());
+                    return;
+                } catch (CaptunConnectException e) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        return;
+                    }
+                    if (e.isPermanent() || e.getCause() instanceof ProtocolException) {
+                        synchronized (lock) {
+                            if (closing) {
+                                return;
+                            }
+                            state = State.FAILED;
+                        }
+                        log.warn("tunnel {} stops reconnecting: {} {}", name, e.status(), e.getMessage());
+                        emit(new TunnelEvent.Failed(e));
+                        return;
+                    }
+                    log.debug("reconnect to {} failed: {}", gateways.get((start + k) % gateways.size()), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void emit(TunnelEvent e) {
+        if (listener != null) {
+            try {
+                listener.onEvent(e);
+            } catch (RuntimeException ex) {
+                log.warn("tunnel listener threw", ex);
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    static String randomToken() {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    static String randomName() {
+        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+        StringBuilder sb = new StringBuilder("t");
+        for (int i = 0; i < 11; i++) {
+            sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    private static ThreadFactory daemon(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Configures and connects a {@link CaptunTunnel}. */
+    public static final class Builder {
+        private String gateway;
+        private String name;
+        private String token;
+        private TunnelHandler handler;
+        private String target;
+        private TunnelListener listener;
+        private Backoff backoff = Backoff.standard();
+        private Duration connectTimeout = Duration.ofSeconds(10);
+
+        private Builder() {}
+
+        /** Gateway URL, or a comma-separated list tried in turn (default {@value CaptunTunnel#DEFAULT_GATEWAY}). */
+        public Builder gateway(String gatewayOrList) {
+            this.gateway = Objects.requireNonNull(gatewayOrList);
+            return this;
+        }
+
+        /** Tunnel name (a DNS label); random when not set. */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /** Token presented on every connect; random 32 hex chars when not set. */
+        public Builder token(String token) {
+            this.token = token;
+            return this;
+        }
+
+        /** Answer requests with {@code handler}. Exclusive with {@link #target}. */
+        public Builder handler(TunnelHandler handler) {
+            this.handler = handler;
+            return this;
+        }
+
+        /** Proxy requests to a local HTTP(S) service, e.g. {@code http://127.0.0.1:3000}. Exclusive with {@link #handler}. */
+        public Builder target(String targetUrl) {
+            this.target = targetUrl;
+            return this;
+        }
+
+        public Builder listener(TunnelListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Reconnect delays (default {@link Backoff#standard()}). */
+        public Builder backoff(Backoff backoff) {
+            this.backoff = Objects.requireNonNull(backoff);
+            return this;
+        }
+
+        /** Time allowed for the WebSocket handshake and for {@code ready} (default 10 s). */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = Objects.requireNonNull(timeout);
+            return this;
+        }
+
+        /** Connects; blocks until the gateway sent {@code ready}. */
+        public CaptunTunnel connect() throws CaptunConnectException {
+            CaptunTunnel t = new CaptunTunnel(this);
+            try {
+                t.connectInitially();
+                return t;
+            } catch (CaptunConnectException | RuntimeException e) {
+                t.close();
+                throw e;
+            }
+        }
+    }
+}

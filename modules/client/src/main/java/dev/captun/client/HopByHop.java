@@ -1,0 +1,39 @@
+package dev.captun.client;
+
+import dev.captun.protocol.Header;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/** Hop-by-hop header stripping (SPEC §5), used both ways in target proxy mode. */
+final class HopByHop {
+    static final Set<String> ALWAYS = Set.of("connection", "proxy-connection", "keep-alive", "proxy-authenticate",
+            "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade");
+
+    private HopByHop() {}
+
+    /** {@code headers} without hop-by-hop fields, the fields named by {@code Connection}, and {@code extra} (lower-case names). */
+    static List<Header> strip(List<Header> headers, Set<String> extra) {
+        Set<String> drop = new HashSet<>(ALWAYS);
+        drop.addAll(extra);
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase("connection") && h.value() != null) {
+                for (String token : h.value().split(",")) {
+                    String t = token.strip().toLowerCase(Locale.ROOT);
+                    if (!t.isEmpty()) {
+                        drop.add(t);
+                    }
+                }
+            }
+        }
+        List<Header> out = new ArrayList<>(headers.size());
+        for (Header h : headers) {
+            if (!drop.contains(h.name().toLowerCase(Locale.ROOT))) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+}

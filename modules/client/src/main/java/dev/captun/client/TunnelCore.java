@@ -1,0 +1,285 @@
+package dev.captun.client;
+
+import dev.captun.protocol.Control;
+import dev.captun.protocol.ControlCodec;
+import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.Header;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.ProtocolException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Transport-independent heart of one tunnel connection: decodes frames, keeps the stream table,
+ * does the credit accounting both ways and runs the handler on worker threads. The transport
+ * feeds it whole messages ({@link #onText}, {@link #onBinary}) from one thread at a time and
+ * gives it an {@link Outbound} that queues frames in order.
+ */
+final class TunnelCore {
+    private static final Logger log = LoggerFactory.getLogger(TunnelCore.class);
+    static final String HEALTH_PATH = "/__captun/health";
+    private static final byte[] HEALTH_BODY = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
+
+    /** Where outgoing frames go; must not block and must keep order. */
+    interface Outbound {
+        void sendText(String text);
+
+        void sendBinary(ByteBuffer frame);
+    }
+
+    private final Outbound out;
+    private final TunnelHandler handler;
+    private final Executor workers;
+    private final TunnelListener listener;
+    private final ConcurrentHashMap<Integer, Stream> streams = new ConcurrentHashMap<>();
+    private final CompletableFuture<Control.Ready> ready = new CompletableFuture<>();
+    private volatile int window = Protocol.DEFAULT_WINDOW;
+    private volatile boolean closed;
+    private volatile long lastSeenNanos = System.nanoTime();
+    private volatile Control.Close announcedClose;
+
+    TunnelCore(Outbound out, TunnelHandler handler, Executor workers, TunnelListener listener) {
+        this.out = out;
+        this.handler = handler;
+        this.workers = workers;
+        this.listener = listener;
+    }
+
+    /** Completes with the gateway's {@code ready}; fails if the connection ends first. */
+    CompletableFuture<Control.Ready> ready() {
+        return ready;
+    }
+
+    int window() {
+        return window;
+    }
+
+    int openStreams() {
+        return streams.size();
+    }
+
+    /** The code and reason of a {@code close} control frame from the gateway, or null. */
+    Control.Close announcedClose() {
+        return announcedClose;
+    }
+
+    /** Any sign of life from the peer (also partial messages, WebSocket pings). */
+    void touch() {
+        lastSeenNanos = System.nanoTime();
+    }
+
+    long lastSeenNanos() {
+        return lastSeenNanos;
+    }
+
+    void onText(String text) throws ProtocolException {
+        touch();
+        Control c = ControlCodec.decode(text);
+        if (c instanceof Control.Request r) {
+            onRequest(r);
+        } else if (c instanceof Control.Credit cr) {
+            Stream s = streams.get(cr.id());
+            if (s != null && cr.bytes() > 0) {
+                s.response.grant(cr.bytes());
+            }
+        } else if (c instanceof Control.End e) {
+            Stream s = streams.get(e.id());
+            if (s != null) {
+                s.body.end();
+            }
+        } else if (c instanceof Control.Reset rs) {
+            Stream s = streams.get(rs.id());
+            if (s != null) {
+                log.debug("stream {} reset by gateway: {}", rs.id(), rs.reason());
+                s.abort("reset by gateway" + (rs.reason() == null ? "" : ": " + rs.reason()), true);
+            }
+        } else if (c instanceof Control.Close cl) {
+            // the gateway's real close code (Pekko HTTP can only close with 1000 on the wire)
+            announcedClose = cl;
+        } else if (c instanceof Control.Ping p) {
+            send(new Control.Pong(p.nonce()));
+        } else if (c instanceof Control.Ready r) {
+            if (r.version() != Protocol.VERSION) {
+                ProtocolException e = new ProtocolException("gateway speaks captun protocol version " + r.version()
+                        + ", this client speaks " + Protocol.VERSION);
+                ready.completeExceptionally(e);
+                throw e;
+            }
+            if (r.window() > 0) {
+                window = r.window();
+            }
+            ready.complete(r);
+        }
+        // pong: sign of life only; ws-close: no forwarded WebSockets yet; response: not for clients
+    }
+
+    /** A binary message; the buffer is owned by the core from now on. */
+    void onBinary(ByteBuffer message) throws ProtocolException {
+        touch();
+        DataFrame f = DataFrame.decode(message);
+        Stream s = streams.get(f.streamId());
+        if (s == null || f.kind() != DataFrame.DATA || !f.payload().hasRemaining()) {
+            return; // unknown/finished stream (races with reset), or WS fragments we never accepted
+        }
+        s.body.offer(f.payload());
+    }
+
+    /** The connection ended: abort every stream, stop sending. */
+    void shutdown(String reason) {
+        closed = true;
+        ready.completeExceptionally(new IllegalStateException("connection ended: " + reason));
+        for (Stream s : streams.values()) {
+            s.abort(reason, true);
+        }
+        streams.clear();
+    }
+
+    void send(Control c) {
+        if (!closed) {
+            out.sendText(ControlCodec.encode(c));
+        }
+    }
+
+    void sendBinary(ByteBuffer frame) {
+        if (!closed) {
+            out.sendBinary(frame);
+        }
+    }
+
+    private void onRequest(Control.Request r) throws ProtocolException {
+        if (r.id() <= 0) {
+            throw new ProtocolException("invalid stream id " + r.id());
+        }
+        final int id = r.id();
+        int w = window;
+        RequestBodyStream body = new RequestBodyStream(w, n -> send(new Control.Credit(id, n)), r.end());
+        TunnelRequest req = new TunnelRequest(id, r.method(), r.path() == null ? "/" : r.path(), r.headers(), r.websocket(), body);
+        Stream s = new Stream(req, body, new ResponseBodyStream(id, w, this));
+        if (streams.putIfAbsent(id, s) != null) {
+            throw new ProtocolException("stream id " + id + " reused");
+        }
+        String path = req.path();
+        int q = path.indexOf('?');
+        if ((q < 0 ? path : path.substring(0, q)).equals(HEALTH_PATH)) {
+            // answered inline: tiny, within the initial window
+            streams.remove(id);
+            body.close();
+            send(new Control.Response(id, 200, List.of(new Header("content-type", "application/json"),
+                    new Header("cache-control", "no-store")), false));
+            sendBinary(DataFrame.encode(DataFrame.DATA, false, id, HEALTH_BODY, 0, HEALTH_BODY.length));
+            send(new Control.End(id));
+            return;
+        }
+        try {
+            workers.execute(() -> run(s));
+        } catch (RejectedExecutionException e) {
+            streams.remove(id);
+            send(new Control.Reset(id, "client shutting down"));
+        }
+    }
+
+    private void run(Stream s) {
+        TunnelRequest req = s.request;
+        int id = req.streamId();
+        long start = System.nanoTime();
+        int status = 0;
+        boolean headSent = false;
+        TunnelResponse resp = null;
+        try {
+            if (req.isWebSocket()) {
+                resp = TunnelResponse.text(501, "WebSocket forwarding is not supported by this captun client yet\n");
+            } else {
+                resp = handler.handle(req);
+                if (resp == null) {
+                    throw new IllegalStateException("handler returned no response");
+                }
+            }
+            if (s.isAborted()) {
+                return;
+            }
+            byte[] bytes = resp.bodyBytes();
+            boolean noBody = bytes != null && bytes.length == 0;
+            send(new Control.Response(id, resp.status(), resp.headers(), noBody));
+            headSent = true;
+            status = resp.status();
+            if (noBody) {
+                return;
+            }
+            if (bytes != null) {
+                s.response.write(bytes, 0, bytes.length);
+            } else {
+                resp.writer().writeTo(s.response);
+            }
+            if (!s.isAborted()) {
+                send(new Control.End(id));
+            }
+        } catch (Throwable e) {
+            if (!s.isAborted()) {
+                log.debug("stream {} ({} {}) failed", id, req.method(), req.path(), e);
+                if (!headSent) {
+                    status = 502;
+                }
+                s.abort("handler failed", false);
+                send(new Control.Reset(id, "handler failed: " + e.getClass().getSimpleName()));
+            }
+            if (e instanceof Error && !(e instanceof StackOverflowError)) {
+                throw (Error) e;
+            }
+        } finally {
+            streams.remove(id, s);
+            s.body.close();
+            if (resp != null && resp.resource() != null) {
+                try {
+                    resp.resource().close();
+                } catch (Exception ignored) {
+                    // best effort
+                }
+            }
+            if (status == 0) {
+                status = s.isAborted() ? 499 : 502;
+            }
+            emit(new TunnelEvent.Request(req.method(), req.path(), status, (System.nanoTime() - start) / 1_000_000));
+        }
+    }
+
+    private void emit(TunnelEvent e) {
+        if (listener != null) {
+            try {
+                listener.onEvent(e);
+            } catch (RuntimeException ex) {
+                log.warn("tunnel listener threw", ex);
+            }
+        }
+    }
+
+    private static final class Stream {
+        final TunnelRequest request;
+        final RequestBodyStream body;
+        final ResponseBodyStream response;
+        private volatile boolean aborted;
+
+        Stream(TunnelRequest request, RequestBodyStream body, ResponseBodyStream response) {
+            this.request = request;
+            this.body = body;
+            this.response = response;
+        }
+
+        boolean isAborted() {
+            return aborted;
+        }
+
+        void abort(String reason, boolean byPeer) {
+            aborted = true;
+            body.abort(reason);
+            response.abort(reason);
+            request.abort();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.captun.client;
+
+import dev.captun.protocol.Header;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a {@link TunnelHandler} answers: a status, headers, and a body that is either fixed bytes or
+ * a streaming {@link BodyWriter}. Immutable; {@link #header} returns a copy.
+ */
+public final class TunnelResponse {
+
+    /**
+     * Writes a streaming body. Every {@code write} is sent to the gateway promptly (no buffering:
+     * wrap the stream yourself to batch small writes); a write blocks while this stream's credit is
+     * exhausted and throws {@code IOException} once the stream was reset.
+     */
+    @FunctionalInterface
+    public interface BodyWriter {
+        void writeTo(OutputStream out) throws Exception;
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private final int status;
+    private final List<Header> headers;
+    private final byte[] bytes;
+    private final BodyWriter writer;
+    private final AutoCloseable resource;
+
+    private TunnelResponse(int status, List<Header> headers, byte[] bytes, BodyWriter writer, AutoCloseable resource) {
+        if (status < 100 || status > 999) {
+            throw new IllegalArgumentException("invalid status " + status);
+        }
+        this.status = status;
+        this.headers = List.copyOf(headers);
+        this.bytes = bytes;
+        this.writer = writer;
+        this.resource = resource;
+    }
+
+    /** UTF-8 text with {@code content-type: text/plain; charset=utf-8}. */
+    public static TunnelResponse text(int status, String body) {
+        return new TunnelResponse(status, List.of(new Header("content-type", "text/plain; charset=utf-8")),
+                body.getBytes(StandardCharsets.UTF_8), null, null);
+    }
+
+    /** A JSON document with {@code content-type: application/json}. */
+    public static TunnelResponse json(int status, String json) {
+        return new TunnelResponse(status, List.of(new Header("content-type", "application/json")),
+                json.getBytes(StandardCharsets.UTF_8), null, null);
+    }
+
+    /** Raw bytes, no headers. */
+    public static TunnelResponse bytes(int status, byte[] body) {
+        return new TunnelResponse(status, List.of(), body.clone(), null, null);
+    }
+
+    /** No body. */
+    public static TunnelResponse empty(int status) {
+        return new TunnelResponse(status, List.of(), EMPTY, null, null);
+    }
+
+    /** A body produced by {@code writer} while it runs (e.g. Server-Sent Events, large downloads). */
+    public static TunnelResponse streaming(int status, BodyWriter writer) {
+        return new TunnelResponse(status, List.of(), null, Objects.requireNonNull(writer), null);
+    }
+
+    /** A copy with one more header field (repeats are kept). */
+    public TunnelResponse header(String name, String value) {
+        List<Header> h = new ArrayList<>(headers);
+        h.add(new Header(name, value));
+        return new TunnelResponse(status, h, bytes, writer, resource);
+    }
+
+    /** A copy with these header fields replacing all others. */
+    public TunnelResponse headers(List<Header> newHeaders) {
+        return new TunnelResponse(status, newHeaders, bytes, writer, resource);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public List<Header> headers() {
+        return headers;
+    }
+
+    /** True when the body comes from a {@link BodyWriter}. */
+    public boolean isStreaming() {
+        return writer != null;
+    }
+
+    /** The fixed body (a copy), or null for a streaming response. */
+    public byte[] body() {
+        return bytes == null ? null : bytes.clone();
+    }
+
+    byte[] bodyBytes() {
+        return bytes;
+    }
+
+    BodyWriter writer() {
+        return writer;
+    }
+
+    /** Released by the SDK when the response is finished or discarded (the proxy's local response). */
+    TunnelResponse withResource(AutoCloseable r) {
+        return new TunnelResponse(status, headers, bytes, writer, r);
+    }
+
+    AutoCloseable resource() {
+        return resource;
+    }
+}

@@ -1,0 +1,315 @@
+package dev.captun.client;
+
+import dev.captun.protocol.Control;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.ProtocolException;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One java.net.http WebSocket to the gateway: reassembles partial messages for the
+ * {@link TunnelCore}, serialises sends through its own queue (java.net.http allows one outstanding
+ * send), runs the heartbeat, and reports the end of the connection once through {@link #closed()}.
+ */
+final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
+    private static final Logger log = LoggerFactory.getLogger(WsTransport.class);
+    private static final Object CLOSE = new Object();
+
+    /** How the connection ended; {@code code} 1006 = no close frame (error, abort). */
+    record CloseInfo(int code, String reason) {}
+
+    private TunnelCore core;
+    private final ScheduledExecutorService scheduler;
+    private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private final CompletableFuture<CloseInfo> closed = new CompletableFuture<>();
+    private volatile WebSocket ws;
+    private volatile ScheduledFuture<?> heartbeat;
+    private StringBuilder textParts;
+    private byte[] binParts;
+    private int binLength;
+
+    WsTransport(ScheduledExecutorService scheduler) {
+        this.scheduler = scheduler;
+    }
+
+    void bind(TunnelCore core) {
+        this.core = core;
+    }
+
+    CompletableFuture<CloseInfo> closed() {
+        return closed;
+    }
+
+    // ---- listener (one callback at a time) ----
+
+    @Override
+    public void onOpen(WebSocket webSocket) {
+        this.ws = webSocket;
+        webSocket.request(Long.MAX_VALUE); // memory is bounded by per-stream credit, not by demand
+        drain();
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+        core.touch();
+        if (closed.isDone()) {
+            return null;
+        }
+        String text;
+        if (textParts == null && last) {
+            text = data.toString();
+        } else {
+            if (textParts == null) {
+                textParts = new StringBuilder();
+            }
+            textParts.append(data);
+            if (textParts.length() > Protocol.MAX_FRAME_BYTES) {
+                protocolError(new ProtocolException("control frame exceeds " + Protocol.MAX_FRAME_BYTES));
+                return null;
+            }
+            if (!last) {
+                return null;
+            }
+            text = textParts.toString();
+            textParts = null;
+        }
+        try {
+            core.onText(text);
+        } catch (ProtocolException e) {
+            protocolError(e);
+        } catch (RuntimeException e) {
+            log.warn("unexpected error handling a control frame", e);
+        }
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+        core.touch();
+        if (closed.isDone()) {
+            return null;
+        }
+        int n = data.remaining();
+        if (binParts == null) {
+            binParts = new byte[last ? n : Math.max(n * 2, 16 * 1024)];
+            binLength = 0;
+        }
+        if (binLength + n > Protocol.MAX_FRAME_BYTES) {
+            protocolError(new ProtocolException("binary frame exceeds " + Protocol.MAX_FRAME_BYTES));
+            return null;
+        }
+        if (binLength + n > binParts.length) {
+            binParts = java.util.Arrays.copyOf(binParts, Math.min(Protocol.MAX_FRAME_BYTES, Math.max(binLength + n, binParts.length * 2)));
+        }
+        data.get(binParts, binLength, n);
+        binLength += n;
+        if (!last) {
+            return null;
+        }
+        ByteBuffer message = ByteBuffer.wrap(binParts, 0, binLength);
+        binParts = null;
+        try {
+            core.onBinary(message);
+        } catch (ProtocolException e) {
+            protocolError(e);
+        } catch (RuntimeException e) {
+            log.warn("unexpected error handling a data frame", e);
+        }
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+        core.touch();
+        return null; // java.net.http answers with a pong itself
+    }
+
+    @Override
+    public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
+        core.touch();
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+        terminate(statusCode, reason == null ? "" : reason);
+        return null; // java.net.http echoes the close
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+        terminate(1006, String.valueOf(error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage()));
+    }
+
+    // ---- sending ----
+
+    @Override
+    public void sendText(String text) {
+        enqueue(text);
+    }
+
+    @Override
+    public void sendBinary(ByteBuffer frame) {
+        enqueue(frame);
+    }
+
+    private void enqueue(Object frame) {
+        if (closed.isDone()) {
+            return;
+        }
+        queue.add(frame);
+        drain();
+    }
+
+    private void drain() {
+        WebSocket w = ws;
+        if (w == null) {
+            return;
+        }
+        while (busy.compareAndSet(false, true)) {
+            while (true) {
+                Object f = queue.poll();
+                if (f == null) {
+                    break;
+                }
+                if (closed.isDone()) {
+                    queue.clear();
+                    break;
+                }
+                CompletableFuture<WebSocket> cf;
+                try {
+                    if (f == CLOSE) {
+                        cf = w.sendClose(WebSocket.NORMAL_CLOSURE, "client closed");
+                    } else if (f instanceof String s) {
+                        cf = w.sendText(s, true);
+                    } else {
+                        cf = w.sendBinary((ByteBuffer) f, true);
+                    }
+                } catch (RuntimeException e) {
+                    cf = CompletableFuture.failedFuture(e);
+                }
+                if (!cf.isDone()) {
+                    cf.whenComplete((ok, err) -> {
+                        if (err != null) {
+                            sendFailed(err);
+                        }
+                        busy.set(false);
+                        if (err == null) {
+                            drain();
+                        }
+                    });
+                    return;
+                }
+                if (cf.isCompletedExceptionally()) {
+                    busy.set(false);
+                    sendFailed(cf.handle((a, b) -> b).join());
+                    return;
+                }
+            }
+            busy.set(false);
+            if (queue.isEmpty()) {
+                return;
+            }
+        }
+    }
+
+    private void sendFailed(Throwable err) {
+        if (!closed.isDone()) {
+            log.debug("tunnel send failed", err);
+            abort(1006, "send failed: " + err);
+        }
+    }
+
+    // ---- lifecycle ----
+
+    void startHeartbeat(int seconds) {
+        long nanos = TimeUnit.SECONDS.toNanos(seconds);
+        heartbeat = scheduler.scheduleAtFixedRate(() -> {
+            if (System.nanoTime() - core.lastSeenNanos() > 3 * nanos) {
+                log.debug("gateway silent for 3 heartbeat intervals");
+                closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
+            } else {
+                core.send(new Control.Ping(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)));
+            }
+        }, seconds, seconds, TimeUnit.SECONDS);
+    }
+
+    private void protocolError(ProtocolException e) {
+        log.warn("captun protocol error: {}", e.getMessage());
+        closeWith(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
+    }
+
+    /** Close with {@code code} now (not behind queued frames), then drop the socket. */
+    void closeWith(int code, String reason) {
+        WebSocket w = ws;
+        terminate(code, reason);
+        if (w != null) {
+            String r = reason == null ? "" : reason.length() > 100 ? reason.substring(0, 100) : reason;
+            try {
+                w.sendClose(code, r).whenComplete((a, b) -> w.abort());
+            } catch (RuntimeException e) {
+                w.abort();
+            }
+            scheduler.schedule(w::abort, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Normal close (1000) after the frames already queued; gives up and aborts after {@code timeoutMillis}. */
+    void closeNormally(long timeoutMillis) {
+        WebSocket w = ws;
+        if (w == null || closed.isDone()) {
+            terminate(1000, "client closed");
+            if (w != null) {
+                w.abort();
+            }
+            return;
+        }
+        queue.add(CLOSE);
+        drain();
+        try {
+            closed.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // no echo in time
+        }
+        terminate(1000, "client closed");
+        w.abort();
+    }
+
+    void abort(int code, String reason) {
+        WebSocket w = ws;
+        terminate(code, reason);
+        if (w != null) {
+            w.abort();
+        }
+    }
+
+    private void terminate(int code, String reason) {
+        Control.Close announced = core == null ? null : core.announcedClose();
+        if (announced != null && (code == WebSocket.NORMAL_CLOSURE || code == 1005 || code == 1006)) {
+            // PROTOCOL.md: the code from `close` counts, unless the socket itself carried another than 1000
+            code = announced.code();
+            reason = announced.reason() == null ? "" : announced.reason();
+        }
+        if (closed.complete(new CloseInfo(code, reason))) {
+            ScheduledFuture<?> h = heartbeat;
+            if (h != null) {
+                h.cancel(false);
+            }
+            queue.clear();
+            if (core != null) {
+                core.shutdown("tunnel connection closed (" + code + (reason.isEmpty() ? "" : " " + reason) + ")");
+            }
+        }
+    }
+}

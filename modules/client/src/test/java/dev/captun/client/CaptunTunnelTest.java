@@ -1,0 +1,225 @@
+package dev.captun.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.captun.protocol.Control;
+import dev.captun.protocol.ControlCodec;
+import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.Header;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.Tokens;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The whole SDK over a real java.net.http WebSocket, against {@link FakeGateway}. */
+class CaptunTunnelTest {
+    private final LinkedBlockingQueue<TunnelEvent> events = new LinkedBlockingQueue<>();
+
+    private <T extends TunnelEvent> T awaitEvent(Class<T> type) throws InterruptedException {
+        while (true) {
+            TunnelEvent e = events.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(e, "no " + type.getSimpleName() + " event");
+            if (type.isInstance(e)) {
+                return type.cast(e);
+            }
+        }
+    }
+
+    private static Control control(FakeGateway.Msg m) throws Exception {
+        assertTrue(m.text(), "expected a control frame");
+        return ControlCodec.decode(m.string());
+    }
+
+    /** Next non-ping/pong/credit control or data frame. */
+    private static Object nextFrame(FakeGateway.Conn c) throws Exception {
+        while (true) {
+            FakeGateway.Msg m = c.read();
+            if (m.closeCode() != 0) {
+                return m;
+            }
+            if (!m.text()) {
+                return DataFrame.decode(java.nio.ByteBuffer.wrap(m.data()));
+            }
+            Control ctl = control(m);
+            if (!(ctl instanceof Control.Ping) && !(ctl instanceof Control.Pong) && !(ctl instanceof Control.Credit)) {
+                return ctl;
+            }
+        }
+    }
+
+    private static void ready(FakeGateway.Conn c, String url) throws Exception {
+        c.sendText(ControlCodec.encode(new Control.Ready(1, "demo", url, Protocol.DEFAULT_WINDOW, 15)));
+    }
+
+    @Test
+    void connectReturnsTheConfirmedUrlAndToken() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            Thread gwSide = new Thread(() -> {
+                try {
+                    ready(gw.accept(), "http://127.0.0.1/demo");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            gwSide.start();
+            try (CaptunTunnel t = CaptunTunnel.builder()
+                    .gateway(gw.url())
+                    .name("demo")
+                    .token("tok en/é")
+                    .handler(req -> TunnelResponse.text(200, "echo:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8)))
+                    .listener(events::add)
+                    .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2))
+                    .connect()) {
+                gwSide.join();
+                assertEquals("http://127.0.0.1/demo", t.url());
+                assertEquals(CaptunTunnel.State.CONNECTED, t.state());
+                assertEquals("tok en/é", t.token());
+                awaitEvent(TunnelEvent.Connected.class);
+                FakeGateway.Conn c1 = gw.connections.isEmpty() ? null : gw.connections.peek();
+                assertTrue(c1 == null, "only one connection so far");
+            }
+        }
+    }
+
+    @Test
+    void fullSession() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            LinkedBlockingQueue<FakeGateway.Conn> conns = gw.connections;
+            Thread opener = new Thread(() -> {
+                try {
+                    FakeGateway.Conn c = gw.accept();
+                    conns.add(c); // hand it back to the test after ready
+                    ready(c, "http://127.0.0.1/demo");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            opener.start();
+            CaptunTunnel t = CaptunTunnel.builder()
+                    .gateway(gw.url())
+                    .name("demo")
+                    .token("secret")
+                    .handler(req -> TunnelResponse.text(200, "echo:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8)))
+                    .listener(events::add)
+                    .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2))
+                    .connect();
+            try {
+                opener.join();
+                FakeGateway.Conn c = gw.accept();
+                assertTrue(c.requestLine.startsWith("GET /?captun-connect=1&captun-name=demo&captun-protocol=1 "), c.requestLine);
+                assertEquals("captun, " + Tokens.toSubprotocol("secret"), c.headers.get("sec-websocket-protocol"));
+
+                // a request whose body arrives as a fragmented WebSocket message
+                c.sendText(ControlCodec.encode(new Control.Request(1, "POST", "/x", List.of(new Header("a", "b")), false, false)));
+                byte[] body = new byte[40_000];
+                java.util.Arrays.fill(body, (byte) 'z');
+                c.sendBinaryFragmented(DataFrame.encode(DataFrame.DATA, false, 1, body, 0, body.length).array(), 7000);
+                c.sendText(ControlCodec.encode(new Control.End(1)));
+                Control.Response head = (Control.Response) nextFrame(c);
+                assertEquals(200, head.status());
+                DataFrame d = (DataFrame) nextFrame(c);
+                assertEquals("echo:" + "z".repeat(40_000), new String(d.payloadBytes(), StandardCharsets.UTF_8));
+                assertTrue(nextFrame(c) instanceof Control.End);
+                assertEquals(200, awaitEvent(TunnelEvent.Request.class).status());
+
+                // ping is answered
+                c.sendText(ControlCodec.encode(new Control.Ping(7)));
+                while (true) {
+                    Control ctl = control(c.read());
+                    if (ctl instanceof Control.Pong p) {
+                        assertEquals(7, p.nonce());
+                        break;
+                    }
+                }
+
+                // drop: the SDK reconnects with the same name and token
+                c.kill();
+                awaitEvent(TunnelEvent.Disconnected.class);
+                awaitEvent(TunnelEvent.Reconnecting.class);
+                FakeGateway.Conn c2 = gw.accept();
+                assertEquals("captun, " + Tokens.toSubprotocol("secret"), c2.headers.get("sec-websocket-protocol"));
+                ready(c2, "http://127.0.0.1/demo2");
+                assertEquals("http://127.0.0.1/demo2", awaitEvent(TunnelEvent.Connected.class).url());
+                assertEquals("http://127.0.0.1/demo2", t.url());
+
+                // replaced, the Pekko way (PROTOCOL.md): `close` control frame with 4000, then a plain 1000 close
+                c2.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON)));
+                c2.sendClose(1000, "");
+                awaitEvent(TunnelEvent.Replaced.class);
+                assertEquals(CaptunTunnel.State.REPLACED, t.state());
+                assertTrue(gw.connections.poll(300, TimeUnit.MILLISECONDS) == null, "a replaced tunnel must not reconnect");
+            } finally {
+                t.close();
+            }
+            assertEquals(CaptunTunnel.State.CLOSED, t.state());
+        }
+    }
+
+    @Test
+    void rawCloseCode4000MeansReplacedAndPlain1000MeansReconnect() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            LinkedBlockingQueue<FakeGateway.Conn> handed = new LinkedBlockingQueue<>();
+            Thread opener = new Thread(() -> {
+                try {
+                    FakeGateway.Conn c = gw.accept();
+                    handed.add(c);
+                    ready(c, "http://127.0.0.1/demo");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            opener.start();
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204))
+                    .listener(events::add).backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2)).connect()) {
+                FakeGateway.Conn c = handed.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                assertNotNull(c);
+                c.sendClose(1000, "");
+                assertEquals("1000", awaitEvent(TunnelEvent.Disconnected.class).reason());
+                FakeGateway.Conn c2 = gw.accept();
+                ready(c2, "http://127.0.0.1/demo");
+                awaitEvent(TunnelEvent.Connected.class);
+                c2.sendClose(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON);
+                awaitEvent(TunnelEvent.Replaced.class);
+                assertEquals(CaptunTunnel.State.REPLACED, t.state());
+            }
+        }
+    }
+
+    @Test
+    void closeSends1000() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            LinkedBlockingQueue<FakeGateway.Conn> handed = new LinkedBlockingQueue<>();
+            Thread opener = new Thread(() -> {
+                try {
+                    FakeGateway.Conn c = gw.accept();
+                    handed.add(c);
+                    ready(c, "http://127.0.0.1/demo");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            opener.start();
+            CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204)).connect();
+            FakeGateway.Conn c = handed.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(c);
+            assertTrue(t.name().equals("demo"));
+            Thread closer = new Thread(t::close);
+            closer.start();
+            Object f;
+            do {
+                f = nextFrame(c);
+            } while (!(f instanceof FakeGateway.Msg));
+            assertEquals(1000, ((FakeGateway.Msg) f).closeCode());
+            c.sendClose(1000, "");
+            closer.join(Wire.WAIT_SECONDS * 1000);
+            assertFalse(closer.isAlive());
+        }
+    }
+}
