@@ -198,6 +198,7 @@ final class FakeGateway implements AutoCloseable {
         }
 
         void kill() throws IOException {
+            socket.setSoLinger(true, 0); // RST: an abrupt drop the client notices at once
             socket.close();
         }
     }

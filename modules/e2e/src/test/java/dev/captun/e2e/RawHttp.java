@@ -72,6 +72,20 @@ final class RawHttp {
         }
     }
 
+    private static String dechunk(String chunked) {
+        StringBuilder out = new StringBuilder();
+        int pos = 0;
+        while (true) {
+            int eol = chunked.indexOf("\r\n", pos);
+            int size = Integer.parseInt(chunked.substring(pos, eol).trim(), 16);
+            if (size == 0) {
+                return out.toString();
+            }
+            out.append(chunked, eol + 2, eol + 2 + size);
+            pos = eol + 2 + size + 2;
+        }
+    }
+
     private static Reply send(int port, String request) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(30_000);
@@ -85,6 +99,9 @@ final class RawHttp {
             int split = text.indexOf("\r\n\r\n");
             String head = text.substring(0, split);
             String body = text.substring(split + 4);
+            if (head.toLowerCase().contains("transfer-encoding: chunked")) {
+                body = dechunk(body);
+            }
             int status = Integer.parseInt(head.substring(9, 12));
             return new Reply(status, head, body);
         }

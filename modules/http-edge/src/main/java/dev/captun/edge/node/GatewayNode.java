@@ -13,6 +13,7 @@ import dev.captun.ratelimit.RateLimiterClient;
 import dev.captun.ratelimit.RateLimiterSharding;
 import dev.captun.edge.routing.Router;
 import dev.captun.tunnel.TunnelSharding;
+import dev.captun.tunnel.quota.TunnelQuotaSharding;
 import dev.captun.tunnel.admission.AdmissionPolicy;
 import java.time.Duration;
 import java.util.List;
@@ -73,7 +74,8 @@ public final class GatewayNode implements AutoCloseable {
             RateLimitGate gate = new RateLimitGate(limits, new RateLimiterClient(system, limits.timeout()),
                     settings.policy() == AdmissionPolicy.Mode.PUBLIC);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
-            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate);
+            ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
+                    TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
             PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate);
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())

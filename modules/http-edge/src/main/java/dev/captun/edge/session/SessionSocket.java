@@ -7,7 +7,9 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SharedKillSwitch;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.MergeHub;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -31,8 +33,9 @@ public final class SessionSocket {
                                 java.util.function.Function<org.apache.pekko.actor.typed.Behavior<SessionMessage>, ActorRef<SessionMessage>> spawner) {
         var control = Source.<Message>queue(CONTROL_QUEUE).preMaterialize(mat);
         var data = MergeHub.of(Message.class, PER_STREAM_HUB_BUFFER).preMaterialize(mat);
+        SharedKillSwitch kill = KillSwitches.shared("session-" + setup.sessionId());
         ActorRef<SessionMessage> session = spawner.apply(
-                TunnelSession.create(setup, new TunnelSession.Outbound(control.first(), data.first())));
+                TunnelSession.create(setup, new TunnelSession.Outbound(control.first(), data.first(), kill)));
 
         Sink<Message, NotUsed> inbound = Flow.<Message>create()
                 .mapAsync(1, m -> strict(m, mat))
@@ -45,8 +48,13 @@ public final class SessionSocket {
                         TunnelSession.Ack.INSTANCE,
                         new TunnelSession.InboundDone(null),
                         TunnelSession.InboundDone::new));
-        // Control frames are preferred so credit and pings are not stuck behind bulk data; either side ending ends the socket.
-        Source<Message, NotUsed> outbound = control.second().mergePreferred(data.second(), true, true);
+        // Control frames are preferred so credit and pings are not stuck behind bulk data. The socket's outbound side
+        // ends at the END marker the session queues after its last control frame (so a `close` frame is never lost,
+        // as it would be with an eagerly completing merge), or at the kill switch if the queue could not take it.
+        Source<Message, NotUsed> outbound = control.second()
+                .mergePreferred(data.second(), false, false)
+                .takeWhile(m -> m != TunnelSession.END)
+                .via(kill.flow());
         return new Spawned(session, Flow.fromSinkAndSourceCoupled(inbound, outbound));
     }
 

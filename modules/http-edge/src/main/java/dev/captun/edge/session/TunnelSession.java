@@ -34,6 +34,7 @@ import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.SharedKillSwitch;
 import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -56,7 +57,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                         Duration reassertInterval, Duration requestTimeout, int maxInFlight) {}
 
     /** The socket's outbound side, pre-materialized by {@link SessionSocket}. */
-    public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data) {}
+    public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data, SharedKillSwitch kill) {}
+
+    /** Queued after the last control frame: the socket's outbound side ends when it reaches it. */
+    static final Message END = TextMessage.create("");
 
     // Inbound side of the socket (ActorSink with back-pressure: one frame at a time, acked).
     enum Ack { INSTANCE }
@@ -461,9 +465,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private void completeControl() {
         try {
-            outbound.control().complete();
+            if (outbound.control().offer(END) != QueueOfferResult.enqueued()) {
+                outbound.kill().shutdown();
+            }
         } catch (IllegalStateException alreadyDone) {
-            // the socket ended first; nothing left to flush
+            outbound.kill().shutdown(); // the socket ended first; nothing left to flush
         }
     }
 
