@@ -362,7 +362,12 @@ public final class CaptunTunnel implements AutoCloseable {
             return this;
         }
 
-        /** Proxy requests to a local HTTP(S) service, e.g. {@code http://127.0.0.1:3000}. Exclusive with {@link #handler}. */
+        /**
+         * Proxy requests to a local HTTP(S) service, e.g. {@code http://127.0.0.1:3000}. Exclusive with
+         * {@link #handler}. Public WebSockets are proxied too ({@code ws://} / {@code wss://}, same path,
+         * the public client's subprotocols and end-to-end headers such as Cookie, Authorization and
+         * Origin); a local refusal of the upgrade is relayed with its status and body.
+         */
         public Builder target(String targetUrl) {
             this.target = targetUrl;
             return this;

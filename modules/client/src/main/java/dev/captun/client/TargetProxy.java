@@ -38,6 +38,7 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
     private final String authority;
     private final String basePath;
     private final CloseableHttpClient client;
+    private volatile java.net.http.HttpClient wsClient;
 
     TargetProxy(URI target) {
         String s = target.getScheme() == null ? "" : target.getScheme().toLowerCase(Locale.ROOT);
@@ -76,6 +77,9 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
 
     @Override
     public TunnelResponse handle(TunnelRequest req) throws Exception {
+        if (req.isWebSocket()) {
+            return LocalWebSocket.open(wsClient(), webSocketUri(req.path()), req);
+        }
         HttpUriRequestBase out = new HttpUriRequestBase(req.method(), targetUri(req.path()));
         for (Header h : HopByHop.strip(req.headers(), REQUEST_DROP)) {
             out.addHeader(h.name(), h.value());
@@ -141,6 +145,29 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             return bodyMethod ? new ByteArrayEntity(new byte[0], null) : null;
         }
         return new InputStreamEntity(req.body(), length, null);
+    }
+
+    private java.net.http.HttpClient wsClient() {
+        java.net.http.HttpClient c = wsClient;
+        if (c == null) {
+            synchronized (this) {
+                c = wsClient;
+                if (c == null) {
+                    c = java.net.http.HttpClient.newBuilder()
+                            .connectTimeout(LocalWebSocket.HANDSHAKE_TIMEOUT)
+                            .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+                            .build();
+                    wsClient = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** The local WebSocket URL: {@code ws://} for an http target, {@code wss://} for https; same path and query. */
+    URI webSocketUri(String path) throws URISyntaxException {
+        URI u = targetUri(path);
+        return new URI((scheme.equals("https") ? "wss" : "ws") + u.toString().substring(scheme.length()));
     }
 
     URI targetUri(String path) throws URISyntaxException {

@@ -87,7 +87,12 @@ final class TunnelCore {
         } else if (c instanceof Control.Credit cr) {
             Stream s = streams.get(cr.id());
             if (s != null && cr.bytes() > 0) {
-                s.response.grant(cr.bytes());
+                WsStream ws = s.ws;
+                if (ws != null) {
+                    ws.grant(cr.bytes());
+                } else {
+                    s.response.grant(cr.bytes());
+                }
             }
         } else if (c instanceof Control.End e) {
             Stream s = streams.get(e.id());
@@ -99,6 +104,12 @@ final class TunnelCore {
             if (s != null) {
                 log.debug("stream {} reset by gateway: {}", rs.id(), rs.reason());
                 s.abort("reset by gateway" + (rs.reason() == null ? "" : ": " + rs.reason()), true);
+            }
+        } else if (c instanceof Control.WsClose wc) {
+            Stream s = streams.get(wc.id());
+            WsStream ws = s == null ? null : s.ws;
+            if (ws != null) {
+                ws.onPeerClose(wc.code(), wc.reason());
             }
         } else if (c instanceof Control.Close cl) {
             // the gateway's real close code (Pekko HTTP can only close with 1000 on the wire)
@@ -117,7 +128,7 @@ final class TunnelCore {
             }
             ready.complete(r);
         }
-        // pong: sign of life only; ws-close: no forwarded WebSockets yet; response: not for clients
+        // pong: sign of life only; response: not for clients
     }
 
     /** A binary message; the buffer is owned by the core from now on. */
@@ -125,10 +136,19 @@ final class TunnelCore {
         touch();
         DataFrame f = DataFrame.decode(message);
         Stream s = streams.get(f.streamId());
-        if (s == null || f.kind() != DataFrame.DATA || !f.payload().hasRemaining()) {
-            return; // unknown/finished stream (races with reset), or WS fragments we never accepted
+        if (s == null) {
+            return; // unknown/finished stream (races with reset)
         }
-        s.body.offer(f.payload());
+        if (f.kind() != DataFrame.DATA) {
+            WsStream ws = s.ws;
+            if (ws != null) {
+                ws.onFragment(f);
+            }
+            return; // WS fragments on a stream we did not accept as a WebSocket: ignored
+        }
+        if (f.payload().hasRemaining()) {
+            s.body.offer(f.payload());
+        }
     }
 
     /** The connection ended: abort every stream, stop sending. */
@@ -161,7 +181,7 @@ final class TunnelCore {
         int w = window;
         RequestBodyStream body = new RequestBodyStream(w, n -> send(new Control.Credit(id, n)), r.end());
         TunnelRequest req = new TunnelRequest(id, r.method(), r.path() == null ? "/" : r.path(), r.headers(), r.websocket(), body);
-        Stream s = new Stream(req, body, new ResponseBodyStream(id, w, this));
+        Stream s = new Stream(req, body, new ResponseBodyStream(id, w, this), w);
         if (streams.putIfAbsent(id, s) != null) {
             throw new ProtocolException("stream id " + id + " reused");
         }
@@ -192,16 +212,23 @@ final class TunnelCore {
         int status = 0;
         boolean headSent = false;
         TunnelResponse resp = null;
+        boolean handedOff = false;
         try {
-            if (req.isWebSocket()) {
-                resp = TunnelResponse.text(501, "WebSocket forwarding is not supported by this captun client yet\n");
-            } else {
-                resp = handler.handle(req);
-                if (resp == null) {
-                    throw new IllegalStateException("handler returned no response");
-                }
+            resp = handler.handle(req);
+            if (resp == null) {
+                throw new IllegalStateException("handler returned no response");
+            }
+            if (resp.isWebSocket() != (req.isWebSocket() && resp.status() == 101)) {
+                throw new IllegalStateException(req.isWebSocket()
+                        ? "accept a WebSocket with TunnelResponse.webSocket(...), not a bare 101"
+                        : "TunnelResponse.webSocket(...) answers only WebSocket upgrade requests");
             }
             if (s.isAborted()) {
+                return;
+            }
+            if (resp.isWebSocket()) {
+                handedOff = startWebSocket(s, resp, start);
+                status = 101;
                 return;
             }
             byte[] bytes = resp.bodyBytes();
@@ -233,6 +260,9 @@ final class TunnelCore {
                 throw (Error) e;
             }
         } finally {
+            if (handedOff) {
+                return; // the WsStream ends the stream and logs it
+            }
             streams.remove(id, s);
             s.body.close();
             if (resp != null && resp.resource() != null) {
@@ -249,6 +279,39 @@ final class TunnelCore {
         }
     }
 
+    /** Installs the WebSocket bridge, sends the 101, then lets the socket run; false if reset meanwhile. */
+    private boolean startWebSocket(Stream s, TunnelResponse resp, long start) {
+        TunnelRequest req = s.request;
+        int id = req.streamId();
+        WsStream ws = new WsStream(this, wsOwner, id, s.window, req, resp.subprotocol(), resp.webSocketSink(), workers);
+        synchronized (s) {
+            if (s.isAborted()) {
+                return false;
+            }
+            s.ws = ws;
+        }
+        s.body.close();
+        send(new Control.Response(id, 101, resp.headers(), false));
+        ws.start();
+        return true;
+    }
+
+    private final WsStream.Owner wsOwner = new WsStream.Owner() {
+        @Override
+        public void finished(WsStream ws) {
+            Stream s = streams.get(ws.id());
+            if (s != null && s.ws == ws) {
+                streams.remove(ws.id(), s);
+            }
+        }
+
+        @Override
+        public void closed(WsStream ws) {
+            TunnelRequest r = ws.request();
+            emit(new TunnelEvent.Request(r.method(), r.path(), 101, (System.nanoTime() - ws.startNanos) / 1_000_000));
+        }
+    };
+
     private void emit(TunnelEvent e) {
         if (listener != null) {
             try {
@@ -263,12 +326,15 @@ final class TunnelCore {
         final TunnelRequest request;
         final RequestBodyStream body;
         final ResponseBodyStream response;
+        final int window;
+        volatile WsStream ws;
         private volatile boolean aborted;
 
-        Stream(TunnelRequest request, RequestBodyStream body, ResponseBodyStream response) {
+        Stream(TunnelRequest request, RequestBodyStream body, ResponseBodyStream response, int window) {
             this.request = request;
             this.body = body;
             this.response = response;
+            this.window = window;
         }
 
         boolean isAborted() {
@@ -276,10 +342,17 @@ final class TunnelCore {
         }
 
         void abort(String reason, boolean byPeer) {
-            aborted = true;
+            WsStream w;
+            synchronized (this) {
+                aborted = true;
+                w = ws;
+            }
+            if (w != null) {
+                w.abort(WsStream.TUNNEL_DISCONNECTED);
+            }
+            request.abort(); // first: code woken by the aborts below already sees isAborted()
             body.abort(reason);
             response.abort(reason);
-            request.abort();
         }
     }
 }

@@ -26,6 +26,8 @@ public sealed interface TunnelEvent {
     /**
      * One request finished. {@code status} is the status sent to the gateway, 502 when the handler
      * failed before answering, 499 when the gateway reset the stream before the head was sent.
+     * An accepted WebSocket is reported once, with 101, when the socket has ended ({@code millis}
+     * = its lifetime).
      */
     record Request(String method, String path, int status, long millis) implements TunnelEvent {}
 }

@@ -63,6 +63,25 @@ public final class TunnelRequest {
         return websocket;
     }
 
+    /**
+     * The subprotocols the public client offered for a WebSocket upgrade (its
+     * {@code sec-websocket-protocol} values, comma-separated lists split, in order); empty if none.
+     */
+    public List<String> webSocketProtocols() {
+        List<String> out = new ArrayList<>();
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase("sec-websocket-protocol") && h.value() != null) {
+                for (String p : h.value().split(",")) {
+                    String t = p.strip();
+                    if (!t.isEmpty()) {
+                        out.add(t);
+                    }
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
     /** The request body; empty when the request has none. */
     public InputStream body() {
         return body;

@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
 
 /**
  * What a {@link TunnelHandler} answers: a status, headers, and a body that is either fixed bytes or
@@ -30,8 +32,14 @@ public final class TunnelResponse {
     private final byte[] bytes;
     private final BodyWriter writer;
     private final AutoCloseable resource;
+    private final Function<Executor, WsStream.Sink> webSocket;
 
     private TunnelResponse(int status, List<Header> headers, byte[] bytes, BodyWriter writer, AutoCloseable resource) {
+        this(status, headers, bytes, writer, resource, null);
+    }
+
+    private TunnelResponse(int status, List<Header> headers, byte[] bytes, BodyWriter writer, AutoCloseable resource,
+            Function<Executor, WsStream.Sink> webSocket) {
         if (status < 100 || status > 999) {
             throw new IllegalArgumentException("invalid status " + status);
         }
@@ -40,6 +48,7 @@ public final class TunnelResponse {
         this.bytes = bytes;
         this.writer = writer;
         this.resource = resource;
+        this.webSocket = webSocket;
     }
 
     /** UTF-8 text with {@code content-type: text/plain; charset=utf-8}. */
@@ -69,16 +78,53 @@ public final class TunnelResponse {
         return new TunnelResponse(status, List.of(), null, Objects.requireNonNull(writer), null);
     }
 
+    /**
+     * Accepts a public WebSocket upgrade ({@link TunnelRequest#isWebSocket()}): the SDK answers
+     * {@code 101}, naming {@code subprotocol} in {@code sec-websocket-protocol} when it is not null
+     * (it should be one of {@link TunnelRequest#webSocketProtocols()}), then drives
+     * {@code listener} (see {@link TunnelWebSocket.Listener}). To refuse an upgrade, return any
+     * ordinary response instead (e.g. {@code text(403, "no")}): the public handshake fails with it.
+     */
+    public static TunnelResponse webSocket(String subprotocol, TunnelWebSocket.Listener listener) {
+        Objects.requireNonNull(listener, "listener");
+        return webSocketSink(subprotocol, WsStream.listenerSink(listener));
+    }
+
+    static TunnelResponse webSocketSink(String subprotocol, Function<Executor, WsStream.Sink> sink) {
+        List<Header> h = subprotocol == null || subprotocol.isEmpty() ? List.of()
+                : List.of(new Header("sec-websocket-protocol", subprotocol));
+        return new TunnelResponse(101, h, EMPTY, null, null, sink);
+    }
+
+    /** True for an accepted WebSocket ({@link #webSocket}). */
+    public boolean isWebSocket() {
+        return webSocket != null;
+    }
+
+    Function<Executor, WsStream.Sink> webSocketSink() {
+        return webSocket;
+    }
+
+    /** The subprotocol this response names in {@code sec-websocket-protocol}, or null. */
+    String subprotocol() {
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase("sec-websocket-protocol")) {
+                return h.value();
+            }
+        }
+        return null;
+    }
+
     /** A copy with one more header field (repeats are kept). */
     public TunnelResponse header(String name, String value) {
         List<Header> h = new ArrayList<>(headers);
         h.add(new Header(name, value));
-        return new TunnelResponse(status, h, bytes, writer, resource);
+        return new TunnelResponse(status, h, bytes, writer, resource, webSocket);
     }
 
     /** A copy with these header fields replacing all others. */
     public TunnelResponse headers(List<Header> newHeaders) {
-        return new TunnelResponse(status, newHeaders, bytes, writer, resource);
+        return new TunnelResponse(status, newHeaders, bytes, writer, resource, webSocket);
     }
 
     public int status() {
@@ -109,7 +155,7 @@ public final class TunnelResponse {
 
     /** Released by the SDK when the response is finished or discarded (the proxy's local response). */
     TunnelResponse withResource(AutoCloseable r) {
-        return new TunnelResponse(status, headers, bytes, writer, r);
+        return new TunnelResponse(status, headers, bytes, writer, r, webSocket);
     }
 
     AutoCloseable resource() {

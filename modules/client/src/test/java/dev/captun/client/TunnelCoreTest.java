@@ -287,12 +287,12 @@ class TunnelCoreTest {
     }
 
     @Test
-    void publicWebSocketsAreRefusedWith501ForNow() throws Exception {
-        try (Wire w = new Wire(req -> TunnelResponse.empty(200), WINDOW)) {
+    void anOrdinaryResponseToAWebSocketUpgradeIsRelayedAsTheRefusal() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.text(426, "plain HTTP only"), WINDOW)) {
             w.control(new Control.Request(1, "GET", "/ws", List.of(), true, true));
             Control.Response head = w.response(1);
-            assertEquals(501, head.status());
-            assertTrue(w.bodyUntilEnd(1).length > 0);
+            assertEquals(426, head.status());
+            assertBody("plain HTTP only", w.bodyUntilEnd(1));
         }
     }
 

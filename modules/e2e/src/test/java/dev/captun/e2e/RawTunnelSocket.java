@@ -13,12 +13,27 @@ import java.util.concurrent.TimeUnit;
 final class RawTunnelSocket implements AutoCloseable {
     final WebSocket ws;
     private final BlockingQueue<String> texts = new LinkedBlockingQueue<>();
+    private final BlockingQueue<java.nio.ByteBuffer> binaries = new LinkedBlockingQueue<>();
+    private java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
 
     private RawTunnelSocket(WebSocket.Builder builder, String url) throws Exception {
         this.ws = builder.connectTimeout(Duration.ofSeconds(10)).buildAsync(URI.create(url), new WebSocket.Listener() {
             @Override
             public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
                 texts.add(data.toString());
+                webSocket.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onBinary(WebSocket webSocket, java.nio.ByteBuffer data, boolean last) {
+                byte[] b = new byte[data.remaining()];
+                data.get(b);
+                partial.writeBytes(b);
+                if (last) {
+                    binaries.add(java.nio.ByteBuffer.wrap(partial.toByteArray()));
+                    partial = new java.io.ByteArrayOutputStream();
+                }
                 webSocket.request(1);
                 return null;
             }
@@ -36,6 +51,34 @@ final class RawTunnelSocket implements AutoCloseable {
             throw new AssertionError("no text frame within 20 s");
         }
         return t;
+    }
+
+    java.nio.ByteBuffer nextBinary() throws InterruptedException {
+        java.nio.ByteBuffer b = binaries.poll(20, TimeUnit.SECONDS);
+        if (b == null) {
+            throw new AssertionError("no binary frame within 20 s");
+        }
+        return b;
+    }
+
+    String pollText(long millis) throws InterruptedException {
+        return texts.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    java.nio.ByteBuffer pollBinary(long millis) throws InterruptedException {
+        return binaries.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    void drainBinaries() {
+        binaries.clear();
+    }
+
+    void send(String text) {
+        ws.sendText(text, true).join();
+    }
+
+    void send(java.nio.ByteBuffer binary) {
+        ws.sendBinary(binary, true).join();
     }
 
     @Override

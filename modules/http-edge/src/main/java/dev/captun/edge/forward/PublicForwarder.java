@@ -35,6 +35,7 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -105,19 +106,30 @@ public final class PublicForwarder {
     }
 
     private CompletionStage<HttpResponse> forward(HttpRequest request, Router.Routed routed, String host, TunnelEntity.Route route) {
-        boolean websocket = request.getAttribute(AttributeKeys.webSocketUpgrade).isPresent();
+        var upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
+        boolean websocket = upgrade.isPresent();
         String scheme = forwarded.scheme(request);
         String tunnelUrl = router.publicUrl(scheme, host, routed.name());
         HttpEntity entity = request.entity();
-        List<Header> headers = requestHeaders(request, entity, host, scheme, tunnelUrl);
-        var head = new SessionCommands.RequestHead(request.method().value(), routed.path(), headers, !entity.isKnownEmpty(), websocket);
+        List<Header> headers = requestHeaders(request, entity, host, scheme, tunnelUrl, websocket);
+        // A public WebSocket's "request body" is its stream of messages, as fragments (see PublicSocket).
+        var hub = websocket ? PublicSocket.inboundHub(mat) : null;
+        Source<ByteString, ?> body;
+        if (websocket) {
+            entity.discardBytes(mat);
+            body = hub.second();
+        } else {
+            body = entity.getDataBytes();
+        }
+        var head = new SessionCommands.RequestHead(request.method().value(), routed.path(), headers,
+                websocket || !entity.isKnownEmpty(), websocket);
         long started = System.nanoTime();
         // The session enforces the request timeout (504); the ask only guards against a session that vanished.
         java.time.Duration askTimeout = settings.requestTimeout().plusSeconds(5);
         CompletionStage<ForwardReply> reply = route.session().path().address().hasLocalScope()
                 ? AskPattern.ask(route.session(),
-                        replyTo -> new SessionCommands.Forward(head, entity.getDataBytes(), replyTo), askTimeout, system.scheduler())
-                : forwardRemote(route, head, entity, askTimeout);
+                        replyTo -> new SessionCommands.Forward(head, body, replyTo), askTimeout, system.scheduler())
+                : forwardRemote(route, head, body, askTimeout);
         return reply.handleAsync((r, error) -> {
             if (error != null) {
                 return of(504, PlainResponses.TIMED_OUT);
@@ -129,18 +141,47 @@ public final class PublicForwarder {
             if (log.isDebugEnabled()) {
                 log.debug("{} {} {} -> {} in {} ms", routed.name(), head.method(), head.path(), rh.status(), (System.nanoTime() - started) / 1_000_000);
             }
+            if (websocket && rh.status() == 101) {
+                return acceptWebSocket(upgrade.get(), rh, hub.first());
+            }
+            if (hub != null) {
+                Source.<ByteString>empty().runWith(hub.first(), mat); // never opened: let the session's side end
+            }
             return toResponse(rh, routed.name(), host);
         }, Runnable::run);
     }
 
+    private HttpResponse acceptWebSocket(org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade upgrade, SessionCommands.ResponseHead rh,
+                                         org.apache.pekko.stream.javadsl.Sink<ByteString, org.apache.pekko.NotUsed> toSession) {
+        String chosen = null;
+        for (Header h : rh.headers()) {
+            if (h.name().equalsIgnoreCase("sec-websocket-protocol")) {
+                chosen = h.value().trim();
+            }
+        }
+        List<String> offered = new ArrayList<>();
+        upgrade.getRequestedProtocols().forEach(offered::add);
+        if (chosen != null && !offered.contains(chosen)) {
+            // The local service picked a subprotocol the public client never offered.
+            if (rh.body() != null) {
+                rh.body().runWith(Sink.cancelled(), mat);
+            }
+            Source.single(dev.captun.edge.session.WsFragments.close(1002, "invalid subprotocol")).runWith(toSession, mat);
+            return of(502, PlainResponses.FETCH_FAILED);
+        }
+        return PublicSocket.accept(upgrade, chosen, toSession, rh.body(), org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), mat);
+    }
+
     /** The session is on another node: bodies go as stream refs of at most 64 KiB chunks. */
     private CompletionStage<ForwardReply> forwardRemote(TunnelEntity.Route route, SessionCommands.RequestHead head,
-                                                        HttpEntity entity, java.time.Duration askTimeout) {
+                                                        Source<ByteString, ?> source, java.time.Duration askTimeout) {
         SourceRef<ByteString> body = null;
-        if (head.hasBody()) {
-            body = entity.getDataBytes().mapConcat(PublicForwarder::rechunk).runWith(StreamRefs.sourceRef(), mat);
+        if (head.websocket()) {
+            body = source.runWith(StreamRefs.sourceRef(), mat); // fragments are already at most 64 KiB + 2
+        } else if (head.hasBody()) {
+            body = source.mapConcat(PublicForwarder::rechunk).runWith(StreamRefs.sourceRef(), mat);
         } else {
-            entity.discardBytes(mat);
+            source.runWith(Sink.ignore(), mat);
         }
         SourceRef<ByteString> requestBody = body;
         CompletionStage<SessionCommands.RemoteReply> reply = AskPattern.ask(route.session(),
@@ -163,7 +204,11 @@ public final class PublicForwarder {
         return out;
     }
 
-    private List<Header> requestHeaders(HttpRequest request, HttpEntity entity, String host, String scheme, String tunnelUrl) {
+    /** WebSocket handshake headers are regenerated on the local side, never copied (SPEC §5). */
+    private static final java.util.Set<String> HANDSHAKE = java.util.Set.of(
+            "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept");
+
+    private List<Header> requestHeaders(HttpRequest request, HttpEntity entity, String host, String scheme, String tunnelUrl, boolean websocket) {
         List<Header> in = new ArrayList<>();
         String incomingXff = null;
         for (HttpHeader h : request.getHeaders()) {
@@ -171,7 +216,7 @@ public final class PublicForwarder {
             if (n.equals("x-forwarded-for")) {
                 incomingXff = incomingXff == null ? h.value() : incomingXff + ", " + h.value();
             }
-            if (!NOT_FORWARDED.contains(n)) {
+            if (!NOT_FORWARDED.contains(n) && !(websocket && HANDSHAKE.contains(n))) {
                 in.add(new Header(h.name(), h.value()));
             }
         }

@@ -33,10 +33,23 @@ public final class CreditGate extends AbstractGraphStageWithMaterializedValue<Fl
     private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
     private final int initialCredit;
     private final int maxChunk;
+    private final java.util.function.ToIntFunction<ByteString> weight;
 
+    /** Byte streams (HTTP bodies): chunks are split to fit the credit and {@code maxChunk}. */
     public CreditGate(int initialCredit, int maxChunk) {
         this.initialCredit = initialCredit;
         this.maxChunk = maxChunk;
+        this.weight = null;
+    }
+
+    /**
+     * Whole elements (WebSocket fragments): never split; an element waits until the credit covers
+     * its {@code weight} (elements must weigh at most the window, or they would wait forever).
+     */
+    public CreditGate(int initialCredit, java.util.function.ToIntFunction<ByteString> weight) {
+        this.initialCredit = initialCredit;
+        this.maxChunk = Integer.MAX_VALUE;
+        this.weight = weight;
     }
 
     @Override
@@ -54,6 +67,7 @@ public final class CreditGate extends AbstractGraphStageWithMaterializedValue<Fl
         private long credit = initialCredit;
         private ByteString pending = ByteString.emptyByteString();
         private boolean upstreamDone;
+        private boolean hasPending; // whole-element mode: an element (possibly empty) waits for credit
         private final AsyncCallback<Integer> onGrant = createAsyncCallback(n -> {
             credit += n;
             emit();
@@ -66,13 +80,14 @@ public final class CreditGate extends AbstractGraphStageWithMaterializedValue<Fl
                 @Override
                 public void onPush() {
                     pending = grab(in);
+                    hasPending = true;
                     emit();
                 }
 
                 @Override
                 public void onUpstreamFinish() {
                     upstreamDone = true;
-                    if (pending.isEmpty()) {
+                    if (weight == null ? pending.isEmpty() : !hasPending) {
                         completeStage();
                     }
                 }
@@ -89,7 +104,18 @@ public final class CreditGate extends AbstractGraphStageWithMaterializedValue<Fl
             if (!isAvailable(out)) {
                 return;
             }
-            if (!pending.isEmpty()) {
+            if (weight != null && hasPending) {
+                int w = weight.applyAsInt(pending);
+                if (credit < w) {
+                    return;
+                }
+                credit -= w;
+                hasPending = false;
+                push(out, pending);
+                if (upstreamDone) {
+                    completeStage();
+                }
+            } else if (weight == null && !pending.isEmpty()) {
                 if (credit <= 0) {
                     return;
                 }

@@ -90,6 +90,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         final int id;
         final String method;
         final String path;
+        final boolean websocketRequest;
+        boolean websocket; // after a 101: the stream carries WebSocket fragments both ways
         java.util.function.Consumer<ForwardReply> replyTo; // until the head arrives
         CreditGate.Handle requestCredit;
         BoundedSourceQueue<ByteString> responseBody;
@@ -97,8 +99,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         long consumed;
         long ungranted;
 
-        Stream(int id, String method, String path, java.util.function.Consumer<ForwardReply> replyTo) {
+        Stream(int id, String method, String path, boolean websocket, java.util.function.Consumer<ForwardReply> replyTo) {
             this.id = id;
+            this.websocketRequest = websocket;
             this.method = method;
             this.path = path;
             this.replyTo = replyTo;
@@ -220,13 +223,14 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 throw new ProtocolException("second response head for stream " + r.id());
             }
             timers.cancel(new StreamTimeout(s.id));
+            s.websocket = s.websocketRequest && r.status() == 101;
             Source<ByteString, NotUsed> body = null;
-            if (!r.end()) {
+            if (!r.end() || s.websocket) {
                 body = responseBody(s);
             }
             s.replyTo.accept(new ResponseHead(r.status(), r.headers() == null ? List.of() : r.headers(), body));
             s.replyTo = null;
-            if (r.end()) {
+            if (body == null) {
                 finish(s);
             }
         } else if (c instanceof Control.End e) {
@@ -249,8 +253,13 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             sendControl(new Control.Pong(p.nonce()));
         } else if (c instanceof Control.Pong) {
             // liveness already recorded
-        } else if (c instanceof Control.WsClose) {
-            // Public WebSocket streams are not forwarded by this version; nothing to close.
+        } else if (c instanceof Control.WsClose wc) {
+            Stream s = streams.get(wc.id());
+            if (s != null && s.websocket && s.responseBody != null) {
+                s.responseBody.offer(WsFragments.close(wc.code(), wc.reason()));
+                s.responseBody.complete();
+                finish(s);
+            }
         } else {
             throw new ProtocolException("unexpected " + c.getClass().getSimpleName() + " frame from the client");
         }
@@ -262,9 +271,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         s.responseBody = pair.first();
         ActorRef<SessionMessage> self = getContext().getSelf();
         int id = s.id;
+        boolean ws = s.websocket;
         return pair.second()
                 .map(chunk -> {
-                    self.tell(new Consumed(id, chunk.size()));
+                    self.tell(new Consumed(id, ws ? WsFragments.weight(chunk) : chunk.size()));
                     return chunk;
                 })
                 .watchTermination((notUsed, done) -> {
@@ -279,17 +289,30 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
         int kind = frame.apply(0) & 0x7f;
         int id = ((frame.apply(1) & 0xff) << 24) | ((frame.apply(2) & 0xff) << 16) | ((frame.apply(3) & 0xff) << 8) | (frame.apply(4) & 0xff);
-        if (kind != DataFrame.DATA) {
-            if (kind == DataFrame.WS_TEXT || kind == DataFrame.WS_BINARY) {
-                return; // no forwarded public WebSockets in this version
-            }
+        boolean wsKind = kind == DataFrame.WS_TEXT || kind == DataFrame.WS_BINARY;
+        if (kind != DataFrame.DATA && !wsKind) {
             throw new ProtocolException("unknown binary frame kind " + kind);
         }
         Stream s = streams.get(id);
         if (s == null || s.responseBody == null) {
             return; // raced with a reset, or data before a head: ignore
         }
+        if (wsKind != s.websocket) {
+            throw new ProtocolException((wsKind ? "WebSocket" : "DATA") + " frame on " + (s.websocket ? "a WebSocket" : "an HTTP") + " stream " + id);
+        }
         ByteString payload = frame.drop(DataFrame.HEADER_BYTES);
+        if (wsKind) {
+            s.received += payload.size();
+            if (s.received - s.consumed > setup.window()) {
+                fail(s, "client exceeded its credit window");
+                sendControl(new Control.Reset(s.id, "credit window exceeded"));
+            } else if (s.responseBody.offer(WsFragments.fragment(kind == DataFrame.WS_TEXT, (frame.apply(0) & DataFrame.FIN) != 0, payload))
+                    != QueueOfferResult.enqueued()) {
+                fail(s, "response buffer overflow");
+                sendControl(new Control.Reset(s.id, "response buffer overflow"));
+            }
+            return;
+        }
         s.received += payload.size();
         if (s.received - s.consumed > setup.window()) {
             fail(s, "client exceeded its credit window");
@@ -319,7 +342,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onPublicDone(PublicDone m) {
         Stream s = streams.get(m.id());
-        if (s != null) {
+        if (s != null && s.websocket && s.replyTo == null) {
+            // The public socket ended; its close reaches the client as ws-close through the data path.
+            streams.remove(s.id);
+        } else if (s != null) {
             // The public client went away before the tunnel client finished: stop the local side.
             sendControl(new Control.Reset(s.id, "public client disconnected"));
             fail(s, "public client disconnected");
@@ -364,11 +390,20 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             return this;
         }
         int id = nextStreamId++;
-        Stream s = new Stream(id, rh.method(), rh.path(), replyTo);
+        Stream s = new Stream(id, rh.method(), rh.path(), rh.websocket(), replyTo);
         streams.put(id, s);
         var head = new Control.Request(id, rh.method(), rh.path(), rh.headers(), !rh.hasBody(), rh.websocket());
         Source<Message, NotUsed> headFrame = Source.single(TextMessage.create(ControlCodec.encode(head)));
-        if (rh.hasBody()) {
+        if (rh.websocket()) {
+            // Public→client WebSocket fragments: whole elements under credit, a close becomes ws-close.
+            s.requestCredit = headFrame.concatMat(requestBody
+                            .takeWhile(e -> WsFragments.type(e) != WsFragments.CLOSE, true) // the public socket's last word
+                            .viaMat(new CreditGate(setup.window(), WsFragments::weight), Keep.right())
+                            .map(e -> wsFrame(id, e))
+                            .recoverWithRetries(1, Throwable.class, () -> Source.single(
+                                    TextMessage.create(ControlCodec.encode(new Control.WsClose(id, 1011, "public socket failed"))))),
+                    Keep.right()).to(outbound.data()).run(mat);
+        } else if (rh.hasBody()) {
             ByteString dataHeader = ByteString.fromArrayUnsafe(DataFrame.header(DataFrame.DATA, false, id));
             Message end = TextMessage.create(ControlCodec.encode(new Control.End(id)));
             Message reset = TextMessage.create(ControlCodec.encode(new Control.Reset(id, "public request body failed")));
@@ -387,11 +422,22 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         return this;
     }
 
+    private static Message wsFrame(int id, ByteString e) {
+        byte type = WsFragments.type(e);
+        if (type == WsFragments.CLOSE) {
+            return TextMessage.create(ControlCodec.encode(new Control.WsClose(id, WsFragments.closeCode(e), WsFragments.closeReason(e))));
+        }
+        int kind = type == WsFragments.TEXT ? DataFrame.WS_TEXT : DataFrame.WS_BINARY;
+        return BinaryMessage.create(ByteString.fromArrayUnsafe(DataFrame.header(kind, WsFragments.fin(e), id)).concat(WsFragments.payload(e)));
+    }
+
     /** The stream is over from the tunnel client's side (response complete): forget it. */
     private void finish(Stream s) {
         streams.remove(s.id);
         timers.cancel(new StreamTimeout(s.id));
-        if (s.requestCredit != null) {
+        // A WebSocket's public side ends by itself once its close has gone out; cancelling it here would
+        // race a plain 1000 ahead of the close code the public client must see.
+        if (s.requestCredit != null && !s.websocket) {
             s.requestCredit.cancel(); // the handler is done; stop uploading
         }
     }
@@ -406,7 +452,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         if (s.responseBody != null) {
             s.responseBody.fail(new TunnelStreamException(why));
         }
-        if (s.requestCredit != null) {
+        if (s.requestCredit != null && !s.websocket) {
             s.requestCredit.cancel();
         }
     }

@@ -1,0 +1,252 @@
+package dev.captun.edge.forward;
+
+import dev.captun.edge.session.WsFragments;
+import dev.captun.protocol.Protocol;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.http.impl.engine.ws.FrameHandler;
+import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.japi.pf.PFBuilder;
+import org.apache.pekko.stream.Graph;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SharedKillSwitch;
+import org.apache.pekko.stream.SourceShape;
+import org.apache.pekko.stream.javadsl.BidiFlow;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.MergeHub;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+import org.apache.pekko.util.ByteStringBuilder;
+import scala.Option;
+import scala.concurrent.duration.FiniteDuration;
+
+/**
+ * The public end of a forwarded WebSocket (SPEC §5): public messages become fragments toward the
+ * session, fragments from the session become public messages, and close codes travel both ways.
+ *
+ * <p>Pekko HTTP 1.3's public API can only close a server WebSocket with 1000 (or 1011 on failure),
+ * but a tunnel must pass on the local service's codes (e.g. 4001), 4009 for oversized messages and
+ * 1001 when the tunnel client goes. So this class assembles Pekko's own WebSocket layers (masking,
+ * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: an
+ * input that injects Pekko's "actively close with code" event. Those layers are internal API, pinned
+ * by the Pekko HTTP version in the parent pom; {@code PublicSocketTest}-style e2e tests guard it.
+ */
+final class PublicSocket {
+    private PublicSocket() {}
+
+    static final int MAX_MESSAGE = Protocol.MAX_TUNNELED_WS_MESSAGE;
+
+    /** Marks the end of a direction inside this class's streams (compared by identity). */
+    private static final ByteString END = ByteString.fromArrayUnsafe(new byte[] {'E'});
+
+    /** The public→session side, created before the tunnel client has accepted (it becomes the request body). */
+    static Pair<Sink<ByteString, NotUsed>, Source<ByteString, NotUsed>> inboundHub(Materializer mat) {
+        return MergeHub.of(ByteString.class, 16).preMaterialize(mat);
+    }
+
+    private static final class MessageTooLarge extends RuntimeException {
+        MessageTooLarge() {
+            super(Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON, null, false, false);
+        }
+    }
+
+    /**
+     * Completes the public handshake (101) and bridges the socket.
+     *
+     * @param toSession where public messages go (as fragments; ends with a close element)
+     * @param fromSession fragments and the final close from the tunnel client; fails when the tunnel drops
+     */
+    static HttpResponse accept(WebSocketUpgrade upgrade, String subprotocol, Sink<ByteString, NotUsed> toSession,
+                               Source<ByteString, NotUsed> fromSession, ActorSystem classic, Materializer mat) {
+        Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closer = Source.<Object>maybe().preMaterialize(mat);
+        BiConsumer<Integer, String> closePublic = (code, reason) -> {
+            closer.first().complete(Optional.of(new FrameHandler.ActivelyCloseWithCode(
+                    Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason))));
+        };
+
+        // The two directions are not coupled: a tunnel that dies must still let the 1001 close reach the
+        // public client, so only the public side ending (its close forwarded) ends the outbound side.
+        SharedKillSwitch publicEnded = KillSwitches.shared("public-socket");
+        Sink<Message, NotUsed> inbound = Flow.<Message>create()
+                .flatMapConcat(PublicSocket::fragments)
+                .concat(Source.single(END))
+                .map(e -> {
+                    if (e != END) {
+                        return e;
+                    }
+                    publicEnded.shutdown(); // the public client closed normally (1000/1001)
+                    return WsFragments.close(1000, "");
+                })
+                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<ByteString>, NotUsed>>()
+                        .matchAny(e -> {
+                            if (e instanceof MessageTooLarge) {
+                                closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                                return Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON));
+                            }
+                            publicEnded.shutdown();
+                            if (e instanceof PeerClosedConnectionException p) {
+                                return Source.single(WsFragments.close(p.closeCode(), p.closeReason()));
+                            }
+                            return Source.single(WsFragments.close(1006, "public connection lost"));
+                        }).build())
+                .to(toSession);
+
+        Source<Message, NotUsed> outbound = fromSession
+                .concat(Source.single(END))
+                .statefulMapConcat(() -> new Assembler(closePublic, toSession, mat))
+                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<Message>, NotUsed>>()
+                        .matchAny(e -> {
+                            closePublic.accept(1001, "Tunnel client disconnected");
+                            return Source.empty();
+                        }).build())
+                // Every end is a coded close (injected above); ending the stream too would race a plain 1000 in.
+                .concat(Source.never())
+                .via(publicEnded.flow())
+                .mapMaterializedValue(m -> NotUsed.getInstance());
+
+        Flow<Message, Message, NotUsed> user = Flow.fromSinkAndSource(inbound, outbound);
+        return handleFrames(upgrade, subprotocol, user, closer.second(), classic);
+    }
+
+    /** One public message as fragments of at most 64 KiB; a streamed one ends with an empty FIN fragment. */
+    private static Source<ByteString, NotUsed> fragments(Message m) {
+        boolean text = m.isText();
+        if (text && m.asTextMessage().isStrict() || !text && m.asBinaryMessage().isStrict()) {
+            ByteString data = text ? ByteString.fromString(m.asTextMessage().getStrictText()) : m.asBinaryMessage().getStrictData();
+            if (data.size() > MAX_MESSAGE) {
+                return Source.failed(new MessageTooLarge());
+            }
+            List<ByteString> out = new ArrayList<>();
+            for (int i = 0; i < data.size() || i == 0; i += Protocol.MAX_DATA_PAYLOAD) {
+                int end = Math.min(data.size(), i + Protocol.MAX_DATA_PAYLOAD);
+                out.add(WsFragments.fragment(text, end == data.size(), data.slice(i, end)));
+            }
+            return Source.from(out);
+        }
+        Source<ByteString, ?> data = text
+                ? m.asTextMessage().getStreamedText().map(ByteString::fromString)
+                : m.asBinaryMessage().getStreamedData();
+        return data
+                .limitWeighted(MAX_MESSAGE, b -> (long) b.size())
+                .mapError(new PFBuilder<Throwable, Throwable>().matchAny(e -> e instanceof org.apache.pekko.stream.StreamLimitReachedException
+                        ? new MessageTooLarge() : e).build())
+                .mapConcat(chunk -> split(chunk, text))
+                .concat(Source.single(WsFragments.fragment(text, true, ByteString.emptyByteString())))
+                .mapMaterializedValue(x -> NotUsed.getInstance());
+    }
+
+    private static List<ByteString> split(ByteString chunk, boolean text) {
+        List<ByteString> out = new ArrayList<>();
+        for (int i = 0; i < chunk.size(); i += Protocol.MAX_DATA_PAYLOAD) {
+            out.add(WsFragments.fragment(text, false, chunk.slice(i, Math.min(chunk.size(), i + Protocol.MAX_DATA_PAYLOAD))));
+        }
+        return out;
+    }
+
+    /** Collects fragments from the session into whole public messages; acts on the final close. */
+    private static final class Assembler implements org.apache.pekko.japi.function.Function<ByteString, Iterable<Message>> {
+        private final BiConsumer<Integer, String> closePublic;
+        private final Sink<ByteString, NotUsed> toSession;
+        private final Materializer mat;
+        private ByteStringBuilder message;
+        private boolean done;
+
+        Assembler(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, Materializer mat) {
+            this.closePublic = closePublic;
+            this.toSession = toSession;
+            this.mat = mat;
+        }
+
+        @Override
+        public Iterable<Message> apply(ByteString e) {
+            if (done) {
+                return List.of();
+            }
+            if (e == END) {
+                done = true; // the session's side ended without a close: end the public socket normally
+                closePublic.accept(1000, "");
+                return List.of();
+            }
+            byte type = WsFragments.type(e);
+            if (type == WsFragments.CLOSE) {
+                done = true;
+                closePublic.accept(WsFragments.closeCode(e), WsFragments.closeReason(e));
+                return List.of();
+            }
+            ByteString payload = WsFragments.payload(e);
+            if (message == null) {
+                message = new ByteStringBuilder();
+            }
+            message.append(payload);
+            if (message.length() > MAX_MESSAGE) {
+                // The client should never send this; close both ends rather than buffer without bound.
+                done = true;
+                closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON)).runWith(toSession, mat);
+                return List.of();
+            }
+            if (!WsFragments.fin(e)) {
+                return List.of();
+            }
+            ByteString whole = message.result();
+            message = null;
+            // Pekko's internal message layer below takes the Scala model classes.
+            return List.of(type == WsFragments.TEXT
+                    ? new org.apache.pekko.http.scaladsl.model.ws.TextMessage.Strict(whole.utf8String())
+                    : new org.apache.pekko.http.scaladsl.model.ws.BinaryMessage.Strict(whole));
+        }
+    }
+
+    /** Close codes a server may put on the wire (RFC 6455 §7.4); others become 1011 with the reason kept. */
+    static int sendableCode(int code) {
+        boolean ok = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1011 || code >= 3000 && code <= 4999;
+        return ok ? code : code == 1006 || code == 1005 ? 1001 : 1011;
+    }
+
+    /** A close reason must fit a control frame (123 bytes of UTF-8). */
+    static String truncateReason(String reason) {
+        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length <= 123) {
+            return reason;
+        }
+        String r = reason;
+        while (r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
+            r = r.substring(0, r.length() - 1);
+        }
+        return r;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static HttpResponse handleFrames(WebSocketUpgrade upgrade, String subprotocol, Flow<Message, Message, NotUsed> user,
+                                             Source<Object, NotUsed> closeEvents, ActorSystem classic) {
+        var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
+        var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
+        FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
+        var log = Logging.getLogger(classic, PublicSocket.class);
+        // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
+        // close injector sits just below the message API, merging into what frame handling receives.
+        BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().merge(closeEvents));
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) layers.masking(true, wsSettings.randomFactory())
+                .atop((Graph) layers.frameHandling(true, closeTimeout, log))
+                .atop((Graph) layers.periodicKeepAlive(wsSettings))
+                .atop((Graph) injector.asScala())
+                .atop((Graph) layers.messageAPI(true, closeTimeout));
+        org.apache.pekko.stream.scaladsl.Flow frames = stack.join((Graph) user.asScala());
+        UpgradeToWebSocketLowLevel lowLevel = (UpgradeToWebSocketLowLevel) upgrade;
+        return lowLevel.handleFrames(frames, Option.apply(subprotocol));
+    }
+}
