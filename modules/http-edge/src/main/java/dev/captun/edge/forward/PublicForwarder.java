@@ -184,8 +184,10 @@ public final class PublicForwarder {
             source.runWith(Sink.ignore(), mat);
         }
         SourceRef<ByteString> requestBody = body;
-        CompletionStage<SessionCommands.RemoteReply> reply = AskPattern.ask(route.session(),
-                replyTo -> new SessionCommands.RemoteForward(head, requestBody, replyTo), askTimeout, system.scheduler());
+        CompletableFuture<SessionCommands.RemoteReply> reply = new CompletableFuture<>();
+        system.systemActorOf(RemoteReplyWatch.create(route.session(),
+                        replyTo -> new SessionCommands.RemoteForward(head, requestBody, replyTo), reply, askTimeout),
+                "forward-" + java.util.UUID.randomUUID(), org.apache.pekko.actor.typed.Props.empty());
         return reply.thenApplyAsync(r -> r instanceof SessionCommands.RemoteResponseHead h
                 ? new SessionCommands.ResponseHead(h.status(), h.headers(), h.body() == null ? null : h.body().getSource())
                 : new SessionCommands.ForwardFailed(((SessionCommands.RemoteFailed) r).status(), ((SessionCommands.RemoteFailed) r).message()),
