@@ -136,7 +136,8 @@ public final class StreamingBench {
                     failed = true;
                     dumpThreads("after-failure", node, sdk);
                     if (!node.isAlive() || !sdk.isAlive()) {
-                        System.out.println("a child process died: stopping");
+                        System.out.println("a child process died: stopping (node " + exitOf(node) + ", SDK " + exitOf(sdk)
+                                + "; logs in " + work + ")");
                         break;
                     }
                 }
@@ -574,6 +575,10 @@ public final class StreamingBench {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    private static String exitOf(Process p) {
+        return p.isAlive() ? "alive" : "exited with status " + p.exitValue();
     }
 
     private static void stop(Process p) throws InterruptedException {

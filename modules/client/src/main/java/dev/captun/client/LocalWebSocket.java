@@ -1,6 +1,7 @@
 package dev.captun.client;
 
 import dev.captun.protocol.Header;
+import dev.captun.protocol.HopByHop;
 import dev.captun.protocol.Protocol;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;

@@ -1,6 +1,7 @@
 package dev.captun.client;
 
 import dev.captun.protocol.Header;
+import dev.captun.protocol.HopByHop;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

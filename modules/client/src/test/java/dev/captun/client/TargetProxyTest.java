@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.captun.protocol.Control;
 import dev.captun.protocol.Header;
+import dev.captun.protocol.HopByHop;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;

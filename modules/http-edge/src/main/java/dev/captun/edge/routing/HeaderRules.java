@@ -1,40 +1,18 @@
 package dev.captun.edge.routing;
 
 import dev.captun.protocol.Header;
+import dev.captun.protocol.HopByHop;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /** Header rules of a path-prefix reverse proxy (SPEC §2, §5). Pure. */
 public final class HeaderRules {
     private HeaderRules() {}
 
-    private static final Set<String> HOP_BY_HOP = Set.of(
-            "connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-            "te", "trailer", "transfer-encoding", "upgrade");
-
     /** Removes hop-by-hop headers, including every header that {@code Connection} names. */
     public static List<Header> stripHopByHop(List<Header> headers) {
-        Set<String> drop = new HashSet<>(HOP_BY_HOP);
-        for (Header h : headers) {
-            if (h.name().equalsIgnoreCase("connection")) {
-                for (String token : h.value().split(",")) {
-                    String t = token.trim().toLowerCase(Locale.ROOT);
-                    if (!t.isEmpty()) {
-                        drop.add(t);
-                    }
-                }
-            }
-        }
-        List<Header> out = new ArrayList<>(headers.size());
-        for (Header h : headers) {
-            if (!drop.contains(h.name().toLowerCase(Locale.ROOT))) {
-                out.add(h);
-            }
-        }
-        return out;
+        return HopByHop.strip(headers);
     }
 
     /**

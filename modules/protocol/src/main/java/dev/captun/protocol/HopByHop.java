@@ -1,21 +1,28 @@
-package dev.captun.client;
+package dev.captun.protocol;
 
-import dev.captun.protocol.Header;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
-/** Hop-by-hop header stripping (SPEC §5), used both ways in target proxy mode. */
-final class HopByHop {
-    static final Set<String> ALWAYS = Set.of("connection", "proxy-connection", "keep-alive", "proxy-authenticate",
+/**
+ * Hop-by-hop header stripping (SPEC §5): both ends of the tunnel apply it, the gateway toward the
+ * tunnel and back, the SDK toward the local service and back.
+ */
+public final class HopByHop {
+    /** Always hop-by-hop, whatever {@code Connection} says. */
+    public static final Set<String> ALWAYS = Set.of("connection", "proxy-connection", "keep-alive", "proxy-authenticate",
             "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade");
 
     private HopByHop() {}
 
+    public static List<Header> strip(List<Header> headers) {
+        return strip(headers, Set.of());
+    }
+
     /** {@code headers} without hop-by-hop fields, the fields named by {@code Connection}, and {@code extra} (lower-case names). */
-    static List<Header> strip(List<Header> headers, Set<String> extra) {
+    public static List<Header> strip(List<Header> headers, Set<String> extra) {
         Set<String> drop = new HashSet<>(ALWAYS);
         drop.addAll(extra);
         for (Header h : headers) {
