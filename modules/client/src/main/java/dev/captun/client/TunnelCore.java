@@ -205,6 +205,21 @@ final class TunnelCore {
         }
     }
 
+    /** A fixed body's length travels as content-length, so the public response is not chunked (and HEAD/range clients see it). */
+    private static List<Header> withLength(List<Header> headers, byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            return headers;
+        }
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase("content-length") || h.name().equalsIgnoreCase("transfer-encoding")) {
+                return headers;
+            }
+        }
+        List<Header> out = new java.util.ArrayList<>(headers);
+        out.add(new Header("content-length", Integer.toString(bytes.length)));
+        return out;
+    }
+
     private void run(Stream s) {
         TunnelRequest req = s.request;
         int id = req.streamId();
@@ -233,7 +248,7 @@ final class TunnelCore {
             }
             byte[] bytes = resp.bodyBytes();
             boolean noBody = bytes != null && bytes.length == 0;
-            send(new Control.Response(id, resp.status(), resp.headers(), noBody));
+            send(new Control.Response(id, resp.status(), withLength(resp.headers(), bytes), noBody));
             headSent = true;
             status = resp.status();
             if (noBody) {

@@ -105,6 +105,7 @@ class ForwardingTest {
                     .header("x-test", "one").GET().build());
             assertEquals(201, get.statusCode());
             assertEquals("got GET ", get.body());
+            assertEquals("8", get.headers().firstValue("content-length").orElseThrow(), "a fixed body keeps its length (not chunked)");
             assertEquals("yes", get.headers().firstValue("x-reply").orElseThrow());
             assertTrue(get.headers().firstValue("x-hop").isEmpty(), "headers named by Connection are hop-by-hop");
             assertEquals("text/plain; charset=UTF-8", get.headers().firstValue("content-type").orElseThrow());
