@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -33,6 +34,9 @@ import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -58,12 +62,13 @@ public final class PublicForwarder {
     private final Materializer mat;
     private final boolean publicPolicy;
     private final ForwardedHeaders forwarded;
-
     private final RateLimitGate limits;
+    private final ActorRef<RouteCache.Command> routes;
 
     public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router,
-                           ForwardedHeaders forwarded, RateLimitGate limits) {
+                           ForwardedHeaders forwarded, RateLimitGate limits, ActorRef<RouteCache.Command> routes) {
         this.limits = limits;
+        this.routes = routes;
         this.system = system;
         this.settings = settings;
         this.tunnels = tunnels;
@@ -90,11 +95,21 @@ public final class PublicForwarder {
     }
 
     private CompletionStage<HttpResponse> dispatch(HttpRequest request, Router.Routed routed, String host) {
+        return AskPattern.<RouteCache.Command, Optional<TunnelEntity.Route>>ask(routes,
+                        replyTo -> new RouteCache.Get(routed.name(), replyTo), settings.registryTimeout(), system.scheduler())
+                .thenComposeAsync(cached -> cached.isPresent()
+                        ? forward(request, routed, host, cached.get(), true)
+                        : lookup(request, routed, host), Runnable::run);
+    }
+
+    /** Asks the tunnel entity where the session is, remembers it, forwards. */
+    private CompletionStage<HttpResponse> lookup(HttpRequest request, Router.Routed routed, String host) {
         return tunnels.entity(routed.name())
                 .<TunnelEntity.LookupReply>ask(TunnelEntity.Lookup::new, settings.registryTimeout())
                 .handleAsync((reply, error) -> {
                     if (reply instanceof TunnelEntity.Route route) {
-                        return forward(request, routed, host, route);
+                        routes.tell(new RouteCache.Put(routed.name(), route));
+                        return forward(request, routed, host, route, false);
                     }
                     if (error != null) {
                         log.warn("lookup of tunnel {} failed: {}", routed.name(), error.toString());
@@ -105,7 +120,9 @@ public final class PublicForwarder {
                 .thenComposeAsync(r -> r, Runnable::run);
     }
 
-    private CompletionStage<HttpResponse> forward(HttpRequest request, Router.Routed routed, String host, TunnelEntity.Route route) {
+    /** @param cached the route came from this node's cache: a session that is gone means look it up again */
+    private CompletionStage<HttpResponse> forward(HttpRequest request, Router.Routed routed, String host, TunnelEntity.Route route,
+                                                  boolean cached) {
         var upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
         boolean websocket = upgrade.isPresent();
         String scheme = forwarded.scheme(request);
@@ -131,28 +148,44 @@ public final class PublicForwarder {
                         replyTo -> new SessionCommands.Forward(head, body, replyTo), askTimeout, system.scheduler())
                 : forwardRemote(route, head, body, askTimeout);
         return reply.handleAsync((r, error) -> {
-            if (error != null) {
-                return of(504, PlainResponses.TIMED_OUT);
+            if (r instanceof SessionCommands.SessionGone) {
+                routes.tell(new RouteCache.Invalidate(routed.name(), route.sessionId()));
+                // The session did not touch the request: without a body it is safe to send again.
+                if (cached && !head.hasBody()) {
+                    return lookup(request, routed, host);
+                }
+                return CompletableFuture.completedFuture(of(502, PlainResponses.FETCH_FAILED));
             }
-            if (r instanceof SessionCommands.ForwardFailed f) {
-                return of(f.status(), f.message());
-            }
-            var rh = (SessionCommands.ResponseHead) r;
-            if (log.isDebugEnabled()) {
-                log.debug("{} {} {} -> {} in {} ms", routed.name(), head.method(), head.path(), rh.status(), (System.nanoTime() - started) / 1_000_000);
-            }
-            if (websocket && rh.status() == 101) {
-                return acceptWebSocket(upgrade.get(), rh, hub.first());
-            }
-            if (hub != null) {
-                Source.<ByteString>empty().runWith(hub.first(), mat); // never opened: let the session's side end
-            }
-            return toResponse(rh, routed.name(), host);
-        }, Runnable::run);
+            return CompletableFuture.completedFuture(respond(r, error, new Exchange(routed, host, head, started, upgrade, hub)));
+        }, Runnable::run).thenComposeAsync(x -> x, Runnable::run);
     }
 
-    private HttpResponse acceptWebSocket(org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade upgrade, SessionCommands.ResponseHead rh,
-                                         org.apache.pekko.stream.javadsl.Sink<ByteString, org.apache.pekko.NotUsed> toSession) {
+    /** One public request on its way through a session: what answering it needs. */
+    private record Exchange(Router.Routed routed, String host, SessionCommands.RequestHead head, long started,
+                            Optional<WebSocketUpgrade> upgrade, Pair<Sink<ByteString, NotUsed>, Source<ByteString, NotUsed>> hub) {}
+
+    private HttpResponse respond(ForwardReply r, Throwable error, Exchange x) {
+        if (error != null) {
+            return of(504, PlainResponses.TIMED_OUT);
+        }
+        if (r instanceof SessionCommands.ForwardFailed f) {
+            return of(f.status(), f.message());
+        }
+        var rh = (SessionCommands.ResponseHead) r;
+        if (log.isDebugEnabled()) {
+            log.debug("{} {} {} -> {} in {} ms", x.routed().name(), x.head().method(), x.head().path(), rh.status(),
+                    (System.nanoTime() - x.started()) / 1_000_000);
+        }
+        if (x.head().websocket() && rh.status() == 101) {
+            return acceptWebSocket(x.upgrade().get(), rh, x.hub().first());
+        }
+        if (x.hub() != null) {
+            Source.<ByteString>empty().runWith(x.hub().first(), mat); // never opened: let the session's side end
+        }
+        return toResponse(rh, x.routed().name(), x.host());
+    }
+
+    private HttpResponse acceptWebSocket(WebSocketUpgrade upgrade, SessionCommands.ResponseHead rh, Sink<ByteString, NotUsed> toSession) {
         String chosen = null;
         for (Header h : rh.headers()) {
             if (h.name().equalsIgnoreCase("sec-websocket-protocol")) {
@@ -190,7 +223,8 @@ public final class PublicForwarder {
                 "forward-" + java.util.UUID.randomUUID(), org.apache.pekko.actor.typed.Props.empty());
         return reply.thenApplyAsync(r -> r instanceof SessionCommands.RemoteResponseHead h
                 ? new SessionCommands.ResponseHead(h.status(), h.headers(), h.body() == null ? null : h.body().getSource())
-                : new SessionCommands.ForwardFailed(((SessionCommands.RemoteFailed) r).status(), ((SessionCommands.RemoteFailed) r).message()),
+                : r instanceof SessionCommands.RemoteFailed f ? new SessionCommands.ForwardFailed(f.status(), f.message())
+                : new SessionCommands.SessionGone(),
                 Runnable::run);
     }
 

@@ -32,7 +32,7 @@ final class RemoteReplyWatch {
                         return Behaviors.stopped();
                     })
                     .onSignal(Terminated.class, t -> {
-                        result.complete(new SessionCommands.RemoteFailed(502, PlainResponses.FETCH_FAILED));
+                        result.complete(new SessionCommands.RemoteSessionGone());
                         return Behaviors.stopped();
                     })
                     .build();

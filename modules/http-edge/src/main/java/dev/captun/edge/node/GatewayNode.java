@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValueFactory;
 import dev.captun.edge.connect.ConnectEndpoint;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
+import dev.captun.edge.forward.RouteCache;
 import dev.captun.edge.ratelimit.ClientIp;
 import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.ratelimit.RateLimitSettings;
@@ -76,7 +77,8 @@ public final class GatewayNode implements AutoCloseable {
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
                     TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
-            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate);
+            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate,
+                    system.systemActorOf(RouteCache.create(), "route-cache", org.apache.pekko.actor.typed.Props.empty()));
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
                     .bind((HttpRequest request) -> route(request, connect, forwarder))

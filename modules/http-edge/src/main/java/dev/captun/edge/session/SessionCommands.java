@@ -36,10 +36,16 @@ public final class SessionCommands {
 
     public record RemoteFailed(int status, String message) implements RemoteReply {}
 
+    /** The session is closing or gone (replaced, client left): look the tunnel up again. */
+    public record RemoteSessionGone() implements RemoteReply {}
+
     public sealed interface ForwardReply {}
 
     /** {@code body} is null when the response has no body. */
     public record ResponseHead(int status, List<Header> headers, Source<ByteString, NotUsed> body) implements ForwardReply {}
 
     public record ForwardFailed(int status, String message) implements ForwardReply {}
+
+    /** The session is closing or gone (replaced, client left); it did not touch the request. */
+    public record SessionGone() implements ForwardReply {}
 }

@@ -375,6 +375,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             SourceRef<ByteString> ref = h.body() == null ? null : h.body().runWith(StreamRefs.sourceRef(), mat);
             return new SessionCommands.RemoteResponseHead(h.status(), h.headers(), ref);
         }
+        if (reply instanceof SessionCommands.SessionGone) {
+            return new SessionCommands.RemoteSessionGone();
+        }
         ForwardFailed failed = (ForwardFailed) reply;
         return new SessionCommands.RemoteFailed(failed.status(), failed.message());
     }
@@ -382,7 +385,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private Behavior<SessionMessage> startStream(SessionCommands.RequestHead rh, Source<ByteString, ?> requestBody,
                                                  java.util.function.Consumer<ForwardReply> replyTo) {
         if (closing || !attached) {
-            replyTo.accept(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
+            replyTo.accept(new SessionCommands.SessionGone());
             return this;
         }
         if (setup.maxInFlight() > 0 && streams.size() >= setup.maxInFlight()) {

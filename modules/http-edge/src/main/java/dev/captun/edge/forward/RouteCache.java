@@ -1,0 +1,65 @@
+package dev.captun.edge.forward;
+
+import dev.captun.tunnel.TunnelEntity;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * This node's memory of where live sessions are (SPEC §1, "better still"): forwarding does not
+ * need the tunnel entity on every request, so a tunnel keeps serving while its entity is being
+ * moved after a crash. A route is dropped when its session ends (death watch, also across nodes)
+ * or when the session answers that it is going away (replaced, closing).
+ */
+public final class RouteCache {
+    private RouteCache() {}
+
+    public sealed interface Command {}
+
+    public record Get(String name, ActorRef<Optional<TunnelEntity.Route>> replyTo) implements Command {}
+
+    public record Put(String name, TunnelEntity.Route route) implements Command {}
+
+    /** Drop {@code name}'s route if it still points at {@code sessionId}. */
+    public record Invalidate(String name, String sessionId) implements Command {}
+
+    private record SessionEnded(String name, String sessionId) implements Command {}
+
+    public static Behavior<Command> create() {
+        return Behaviors.setup(ctx -> {
+            Map<String, TunnelEntity.Route> routes = new HashMap<>();
+            return Behaviors.receive(Command.class)
+                    .onMessage(Get.class, m -> {
+                        m.replyTo().tell(Optional.ofNullable(routes.get(m.name())));
+                        return Behaviors.same();
+                    })
+                    .onMessage(Put.class, m -> {
+                        TunnelEntity.Route old = routes.get(m.name());
+                        if (old == null || !old.sessionId().equals(m.route().sessionId())) {
+                            if (old != null) {
+                                ctx.unwatch(old.session());
+                            }
+                            routes.put(m.name(), m.route());
+                            ctx.watchWith(m.route().session(), new SessionEnded(m.name(), m.route().sessionId()));
+                        }
+                        return Behaviors.same();
+                    })
+                    .onMessage(Invalidate.class, m -> drop(ctx, routes, m.name(), m.sessionId()))
+                    .onMessage(SessionEnded.class, m -> drop(ctx, routes, m.name(), m.sessionId()))
+                    .build();
+        });
+    }
+
+    private static Behavior<Command> drop(ActorContext<Command> ctx, Map<String, TunnelEntity.Route> routes, String name, String sessionId) {
+        TunnelEntity.Route r = routes.get(name);
+        if (r != null && r.sessionId().equals(sessionId)) {
+            ctx.unwatch(r.session());
+            routes.remove(name);
+        }
+        return Behaviors.same();
+    }
+}
