@@ -60,13 +60,13 @@ public final class RateLimiterClient {
     }
     CompletableFuture<RateLimiter.Decision> result = new CompletableFuture<>();
     CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
-        .whenComplete(
+        .whenCompleteAsync(
             (ignored, error) -> {
               RateLimiter.Decision firstRejection = null;
               Throwable firstError = null;
               for (CompletableFuture<RateLimiter.Decision> f : asks) {
                 if (f.isCompletedExceptionally()) {
-                  if (firstError == null) firstError = f.handle((v, e) -> e).join();
+                  if (firstError == null) firstError = failureOf(f);
                 } else if (firstRejection == null && f.join() instanceof RateLimiter.Rejected r) {
                   firstRejection = r;
                 }
@@ -83,7 +83,8 @@ public final class RateLimiterClient {
               }
               if (firstRejection != null) result.complete(firstRejection);
               else result.completeExceptionally(unwrap(firstError));
-            });
+            },
+            SAME_THREAD);
     return result;
   }
 
@@ -102,6 +103,16 @@ public final class RateLimiterClient {
         },
         SAME_THREAD);
     return f;
+  }
+
+  /** The failure of an already failed future. */
+  private static Throwable failureOf(CompletableFuture<?> failed) {
+    try {
+      failed.join();
+      return null;
+    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+      return e;
+    }
   }
 
   private static Throwable unwrap(Throwable e) {

@@ -56,7 +56,7 @@ public final class RateLimitGate {
 
     private CompletionStage<Optional<HttpResponse>> decide(CompletableFuture<RateLimiter.Decision> decision, String what) {
         // The client's futures complete on the reply thread, never the common pool: cheap chaining is fine.
-        return decision.handle((d, error) -> {
+        return decision.handleAsync((d, error) -> {
             if (error != null) {
                 if (settings.disabled()) {
                     return Optional.empty();
@@ -68,7 +68,7 @@ public final class RateLimitGate {
                 return Optional.of(toHttp(RateLimitResponses.limited(r.retryAfterSeconds(), r.limit())));
             }
             return Optional.empty();
-        });
+        }, Runnable::run);
     }
 
     static HttpResponse toHttp(RateLimitResponses.Response r) {

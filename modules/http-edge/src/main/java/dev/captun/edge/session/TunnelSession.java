@@ -278,7 +278,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     return chunk;
                 })
                 .watchTermination((notUsed, done) -> {
-                    done.whenComplete((d, e) -> self.tell(new PublicDone(id)));
+                    done.whenCompleteAsync((d, e) -> self.tell(new PublicDone(id)), Runnable::run);
                     return NotUsed.getInstance();
                 });
     }
