@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -100,5 +101,86 @@ class ConnectFailureTest {
                 .gateway("http://127.0.0.1:" + closed).handler(req -> TunnelResponse.empty(200)).connect());
         assertEquals(0, down.status());
         assertEquals("WebSocket connection failed", down.getMessage());
+    }
+
+    /**
+     * A gateway that accepts the upgrade and closes at once, before {@code ready} (the "close before
+     * open" path), and answers the diagnostic probe with a rejection: the probe's answer is reported.
+     */
+    @Test
+    void closeBeforeReadyIsDiagnosedByTheProbeToo() throws Exception {
+        try (ServerSocket raw = new ServerSocket(0)) {
+            Thread t = new Thread(() -> {
+                for (int i = 0; i < 2; i++) {
+                    try (java.net.Socket c = raw.accept()) {
+                        String head = readHead(c.getInputStream());
+                        var out = c.getOutputStream();
+                        if (head.toLowerCase().contains("x-captun-connect-diagnostic: 1")) {
+                            byte[] b = "Tunnel name is already connected\n".getBytes(StandardCharsets.UTF_8);
+                            out.write(("HTTP/1.1 409 Conflict\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: " + b.length
+                                    + "\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                            out.write(b);
+                        } else {
+                            String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:"))
+                                    .findFirst().orElseThrow().substring(18).trim();
+                            String accept = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
+                                    .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
+                            out.write(("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+                                    + "sec-websocket-accept: " + accept + "\r\nsec-websocket-protocol: captun\r\n\r\n")
+                                    .getBytes(StandardCharsets.ISO_8859_1));
+                            out.write(new byte[] {(byte) 0x88, 0x02, 0x03, (byte) 0xE8}); // close 1000, no ready
+                        }
+                        out.flush();
+                    } catch (Exception ignored) {
+                        return;
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            CaptunConnectException e = assertThrows(CaptunConnectException.class, () -> CaptunTunnel.builder()
+                    .gateway("http://127.0.0.1:" + raw.getLocalPort()).name("demo").token("t").handler(req -> TunnelResponse.empty(200)).connect());
+            assertEquals(409, e.status());
+            assertEquals("Tunnel name is already connected\n", e.body());
+        }
+    }
+
+    /** A gateway that accepts connections but never answers: the probe gives up after 500 ms. */
+    @Test
+    void aSilentGatewayMeansWebSocketConnectionFailed() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50)) {
+            List<java.net.Socket> held = new CopyOnWriteArrayList<>();
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // accept and say nothing
+                    }
+                } catch (IOException ignored) {
+                    // closed
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            CaptunConnectException e = assertThrows(CaptunConnectException.class, () -> CaptunTunnel.builder()
+                    .gateway("http://127.0.0.1:" + silent.getLocalPort()).connectTimeout(java.time.Duration.ofSeconds(1))
+                    .handler(req -> TunnelResponse.empty(200)).connect());
+            assertEquals(0, e.status());
+            assertEquals("WebSocket connection failed", e.getMessage());
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    private static String readHead(java.io.InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            sb.append((char) b);
+        }
+        return sb.toString();
     }
 }

@@ -76,6 +76,23 @@ class RateLimitTest {
     }
 
     @Test
+    void aPublicWebSocketUpgradeCountsAsOneRequest() throws Exception {
+        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.rate-limit.requests-per-ip = 2");
+             CaptunTunnel t = CaptunTunnel.builder().gateway(Gateways.url(node)).name("wscount")
+                     .handler(req -> req.isWebSocket()
+                             ? TunnelResponse.webSocket(null, new dev.captun.client.TunnelWebSocket.Listener() {})
+                             : TunnelResponse.text(200, "ok")).connect()) {
+            var ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(java.net.URI.create("ws://127.0.0.1:" + node.port() + "/wscount/"), new java.net.http.WebSocket.Listener() {})
+                    .get(20, java.util.concurrent.TimeUnit.SECONDS);
+            ws.sendText("messages on an open socket are not requests", true).join();
+            assertEquals(200, RawHttp.get(node.port(), "/wscount/", "h").status());
+            assertLimited(RawHttp.get(node.port(), "/wscount/", "h"), 2);
+            ws.abort();
+        }
+    }
+
+    @Test
     void aRequestRejectedByTheTunnelBucketChargesNoIpSlot() throws Exception {
         try (GatewayNode node = Gateways.start("captun.policy = public",
                 "captun.rate-limit.requests-per-tunnel = 2", "captun.rate-limit.requests-per-ip = 5")) {
