@@ -233,8 +233,14 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
 
     // ---- lifecycle ----
 
+    /**
+     * Pings at most every {@link #MAX_PING_SECONDS} (more often than the gateway's interval): a
+     * gateway that vanished with only a TCP FIN (a killed process) is not reported by java.net.http
+     * until the next write, which draws a RST that it does report. Dead after 3 silent intervals.
+     */
     void startHeartbeat(int seconds) {
         long nanos = TimeUnit.SECONDS.toNanos(seconds);
+        int every = Math.max(1, Math.min(seconds, MAX_PING_SECONDS));
         heartbeat = scheduler.scheduleAtFixedRate(() -> {
             if (System.nanoTime() - core.lastSeenNanos() > 3 * nanos) {
                 log.debug("gateway silent for 3 heartbeat intervals");
@@ -242,8 +248,10 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
             } else {
                 core.send(new Control.Ping(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)));
             }
-        }, seconds, seconds, TimeUnit.SECONDS);
+        }, every, every, TimeUnit.SECONDS);
     }
+
+    static final int MAX_PING_SECONDS = 5;
 
     private void protocolError(ProtocolException e) {
         log.warn("captun protocol error: {}", e.getMessage());

@@ -89,6 +89,31 @@ class CaptunTunnelTest {
     }
 
     @Test
+    void aGatewayThatVanishesWithOnlyAFinIsNoticedByTheHeartbeat() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            java.util.concurrent.atomic.AtomicReference<FakeGateway.Conn> conn = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread gwSide = new Thread(() -> {
+                try {
+                    conn.set(gw.accept());
+                    ready(conn.get(), "http://127.0.0.1/demo");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            gwSide.start();
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).name("demo")
+                    .handler(req -> TunnelResponse.empty(204)).listener(events::add)
+                    .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
+                gwSide.join();
+                awaitEvent(TunnelEvent.Connected.class);
+                conn.get().vanish();
+                // A ping within WsTransport.MAX_PING_SECONDS draws a RST, which java.net.http reports.
+                awaitEvent(TunnelEvent.Disconnected.class);
+            }
+        }
+    }
+
+    @Test
     void fullSession() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
             LinkedBlockingQueue<FakeGateway.Conn> conns = gw.connections;

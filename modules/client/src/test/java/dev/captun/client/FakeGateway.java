@@ -197,6 +197,11 @@ final class FakeGateway implements AutoCloseable {
             }
         }
 
+        /** Vanish like a killed process: a plain FIN, no close frame, no RST. */
+        void vanish() throws IOException {
+            socket.close();
+        }
+
         void kill() throws IOException {
             socket.setSoLinger(true, 0); // RST: an abrupt drop the client notices at once
             socket.close();

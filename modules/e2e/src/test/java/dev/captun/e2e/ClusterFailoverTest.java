@@ -77,7 +77,14 @@ class ClusterFailoverTest {
             if (!lastOk) {
                 return 0;
             }
-            return now - Math.max(kill, failures == 0 ? kill : firstSuccessAfterFailureEnd);
+            // Only requests that began after the kill count: one stuck since before it (a body cut off
+            // mid-stream, which ends only when the dead node is removed) must not look like "no failures".
+            long firstSuccessBegunAfterKill = done.stream().filter(d -> d[0] >= kill && d[2] == 1)
+                    .mapToLong(d -> d[1]).min().orElse(0);
+            if (firstSuccessBegunAfterKill == 0) {
+                return 0;
+            }
+            return now - Math.max(firstSuccessBegunAfterKill, failures == 0 ? kill : firstSuccessAfterFailureEnd);
         }
 
         /** -1 if not recovered; 0 if it never failed; else kill → first success after the last failure. */

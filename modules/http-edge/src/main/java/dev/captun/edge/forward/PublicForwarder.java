@@ -63,6 +63,7 @@ public final class PublicForwarder {
     private final boolean publicPolicy;
     private final ForwardedHeaders forwarded;
     private final RateLimitGate limits;
+    private static final long RETRY_WITHIN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final ActorRef<RouteCache.Command> routes;
 
     public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router,
@@ -150,8 +151,10 @@ public final class PublicForwarder {
         return reply.handleAsync((r, error) -> {
             if (r instanceof SessionCommands.SessionGone) {
                 routes.tell(new RouteCache.Invalidate(routed.name(), route.sessionId()));
-                // The session did not touch the request: without a body it is safe to send again.
-                if (cached && !head.hasBody()) {
+                // The session did not touch the request: without a body it is safe to send again. Only a
+                // prompt answer (a replaced or closing session) is retried; a session found dead after a
+                // long wait (its node crashed) answers 502 rather than keep the client waiting longer.
+                if (cached && !head.hasBody() && System.nanoTime() - started < RETRY_WITHIN_NANOS) {
                     return lookup(request, routed, host);
                 }
                 return CompletableFuture.completedFuture(of(502, PlainResponses.FETCH_FAILED));

@@ -4,7 +4,11 @@ import dev.captun.tunnel.TunnelEntity;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -29,9 +33,19 @@ public final class RouteCache {
 
     private record SessionEnded(String name, String sessionId) implements Command {}
 
+    /** A cluster member became unreachable or left: its sessions are not to be trusted any more. */
+    private record NodeLost(Address address) implements Command {}
+
     public static Behavior<Command> create() {
         return Behaviors.setup(ctx -> {
             Map<String, TunnelEntity.Route> routes = new HashMap<>();
+            // Death watch only fires once a crashed node is removed (seconds later); unreachability
+            // comes first, so new requests stop going to its sessions and ask the entity instead.
+            var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
+            subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
+                    e -> new NodeLost(e.member().address())), ClusterEvent.UnreachableMember.class));
+            subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
+                    e -> new NodeLost(e.member().address())), ClusterEvent.MemberRemoved.class));
             return Behaviors.receive(Command.class)
                     .onMessage(Get.class, m -> {
                         m.replyTo().tell(Optional.ofNullable(routes.get(m.name())));
@@ -50,6 +64,16 @@ public final class RouteCache {
                     })
                     .onMessage(Invalidate.class, m -> drop(ctx, routes, m.name(), m.sessionId()))
                     .onMessage(SessionEnded.class, m -> drop(ctx, routes, m.name(), m.sessionId()))
+                    .onMessage(NodeLost.class, m -> {
+                        routes.values().removeIf(r -> {
+                            boolean lost = m.address().equals(r.session().path().address());
+                            if (lost) {
+                                ctx.unwatch(r.session());
+                            }
+                            return lost;
+                        });
+                        return Behaviors.same();
+                    })
                     .build();
         });
     }

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 class RouteCacheTest {
-    private static final ActorTestKit testKit = ActorTestKit.create();
+    // The cache follows cluster reachability, so it needs a (single-node) cluster provider.
+    private static final ActorTestKit testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString(
+            "pekko.actor.provider = cluster\npekko.remote.artery.canonical.hostname = 127.0.0.1\npekko.remote.artery.canonical.port = 0"));
 
     @AfterAll
     static void cleanup() {
