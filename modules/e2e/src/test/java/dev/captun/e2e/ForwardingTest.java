@@ -129,6 +129,7 @@ class ForwardingTest {
             HttpResponse<String> r = PublicClient.get(t.url() + "/hello?x=1");
             assertEquals(200, r.statusCode());
             assertEquals("hello from GET /hello?x=1", r.body());
+            assertEquals(1, r.headers().allValues("date").size(), "the local service's Date, once");
             HttpResponse<String> bare = PublicClient.get(gateway + "/proxy");
             assertEquals(404, bare.statusCode(), "/proxy reaches the local service at / (no context there)");
         }

@@ -309,6 +309,13 @@ public final class PublicForwarder {
                 } catch (NumberFormatException e) {
                     // ignore a broken length: the body is streamed chunked instead
                 }
+            } else if (n.equals("date")) {
+                // Pekko renders Date only from its model class (a raw one is dropped with a warning per response).
+                try {
+                    out.add(HttpHeader.parse(h.name(), h.value()));
+                } catch (RuntimeException unparseable) {
+                    // Pekko adds its own Date
+                }
             } else {
                 out.add(RawHeader.create(h.name(), h.value()));
             }
