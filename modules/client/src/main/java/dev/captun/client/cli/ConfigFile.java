@@ -54,7 +54,7 @@ public final class ConfigFile {
         if (!root.isObject()) {
             throw new IOException(file + " must hold a JSON object like {\"gateway\": \"...\", \"token\": \"...\"}");
         }
-        Iterator<Map.Entry<String, JsonNode>> it = root.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!KEYS.contains(e.getKey())) {

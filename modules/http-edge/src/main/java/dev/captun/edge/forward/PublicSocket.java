@@ -240,7 +240,7 @@ final class PublicSocket {
         // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
         // close injector sits just below the message API, merging into what frame handling receives.
         BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().merge(closeEvents));
-        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) layers.masking(true, wsSettings.randomFactory())
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
                 .atop((Graph) layers.frameHandling(true, closeTimeout, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))
                 .atop((Graph) injector.asScala())
