@@ -396,10 +396,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         Stream s = new Stream(id, rh.method(), rh.path(), rh.websocket(), replyTo);
         streams.put(id, s);
         var head = new Control.Request(id, rh.method(), rh.path(), rh.headers(), !rh.hasBody(), rh.websocket());
-        Source<Message, NotUsed> headFrame = Source.single(TextMessage.create(ControlCodec.encode(head)));
+        // With a body, the head travels with it on the data path (one producer keeps head, body and end in order).
+        java.util.function.Supplier<Source<Message, NotUsed>> headFrame = () -> Source.single(TextMessage.create(ControlCodec.encode(head)));
         if (rh.websocket()) {
             // Public→client WebSocket fragments: whole elements under credit, a close becomes ws-close.
-            s.requestCredit = headFrame.concatMat(requestBody
+            s.requestCredit = headFrame.get().concatMat(requestBody
                             .takeWhile(e -> WsFragments.type(e) != WsFragments.CLOSE, true) // the public socket's last word
                             .viaMat(new CreditGate(setup.window(), WsFragments::weight), Keep.right())
                             .map(e -> wsFrame(id, e))
@@ -417,9 +418,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     .concat(Source.single(end))
                     // A producer failure would fail the whole MergeHub (the tunnel): turn it into a reset of this stream.
                     .recoverWithRetries(1, Throwable.class, () -> Source.single(reset));
-            s.requestCredit = headFrame.concatMat(bodyFrames, Keep.right()).to(outbound.data()).run(mat);
+            s.requestCredit = headFrame.get().concatMat(bodyFrames, Keep.right()).to(outbound.data()).run(mat);
         } else {
-            headFrame.runWith(outbound.data(), mat);
+            // Nothing follows a bodyless head on the data path, so the cheap control queue keeps it in order.
+            sendControl(head);
         }
         timers.startSingleTimer(new StreamTimeout(id), new StreamTimeout(id), setup.requestTimeout());
         return this;
