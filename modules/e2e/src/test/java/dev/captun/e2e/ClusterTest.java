@@ -89,6 +89,31 @@ class ClusterTest {
     // ---- cross-node forwarding ----
 
     @Test
+    @Order(2)
+    void aPublicWebSocketOnOneNodeReachesATunnelHeldByAnother() throws Exception {
+        try (CaptunTunnel t = tunnel(a, "xws").handler(req -> TunnelResponse.webSocket(null, new dev.captun.client.TunnelWebSocket.Listener() {
+            @Override
+            public void onText(dev.captun.client.TunnelWebSocket s, String m) {
+                if (m.equals("bye")) {
+                    s.close(4001, "done");
+                } else {
+                    s.sendText("echo:" + m);
+                    s.sendBinary(new byte[100_000]);
+                }
+            }
+        })).connect()) {
+            var pub = new PublicWebSocketEdgeTest.PublicListener();
+            var ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(java.net.URI.create("ws://127.0.0.1:" + b.port() + "/xws/"), pub).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            ws.sendText("hi", true).join();
+            assertEquals("text:echo:hi", pub.next());
+            assertEquals("binary:100000", pub.next());
+            ws.sendText("bye", true).join();
+            assertEquals("close:4001:done", pub.next());
+        }
+    }
+
+    @Test
     @Order(1)
     void requestOnOneNodeReachesATunnelHeldByAnother() throws Exception {
         try (CaptunTunnel t = tunnel(a, "xnode").handler(req -> {
