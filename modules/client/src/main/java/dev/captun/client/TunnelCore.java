@@ -327,13 +327,10 @@ final class TunnelCore {
         }
     };
 
+    /** The listener is {@code CaptunTunnel::emit}, which already shields the SDK from a throwing user listener. */
     private void emit(TunnelEvent e) {
         if (listener != null) {
-            try {
-                listener.onEvent(e);
-            } catch (RuntimeException ex) {
-                log.warn("tunnel listener threw", ex);
-            }
+            listener.onEvent(e);
         }
     }
 

@@ -58,17 +58,23 @@ class CaptunTunnelTest {
         c.sendText(ControlCodec.encode(new Control.Ready(1, "demo", url, Protocol.DEFAULT_WINDOW, 15)));
     }
 
+    /** The gateway side of a connect: accept the next WebSocket and send {@code ready}. */
+    private static java.util.concurrent.CompletableFuture<FakeGateway.Conn> acceptAndReady(FakeGateway gw, String url) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                FakeGateway.Conn c = gw.accept();
+                ready(c, url);
+                return c;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     @Test
     void connectReturnsTheConfirmedUrlAndToken() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
-            Thread gwSide = new Thread(() -> {
-                try {
-                    ready(gw.accept(), "http://127.0.0.1/demo");
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            gwSide.start();
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> gwSide = acceptAndReady(gw, "http://127.0.0.1/demo");
             try (CaptunTunnel t = CaptunTunnel.builder()
                     .gateway(gw.url())
                     .name("demo")
@@ -77,7 +83,7 @@ class CaptunTunnelTest {
                     .listener(events::add)
                     .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2))
                     .connect()) {
-                gwSide.join();
+                gwSide.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
                 assertEquals("http://127.0.0.1/demo", t.url());
                 assertEquals(CaptunTunnel.State.CONNECTED, t.state());
                 assertEquals("tok en/é", t.token());
@@ -91,22 +97,12 @@ class CaptunTunnelTest {
     @Test
     void aGatewayThatVanishesWithOnlyAFinIsNoticedByTheHeartbeat() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
-            java.util.concurrent.atomic.AtomicReference<FakeGateway.Conn> conn = new java.util.concurrent.atomic.AtomicReference<>();
-            Thread gwSide = new Thread(() -> {
-                try {
-                    conn.set(gw.accept());
-                    ready(conn.get(), "http://127.0.0.1/demo");
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            gwSide.start();
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> conn = acceptAndReady(gw, "http://127.0.0.1/demo");
             try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).name("demo")
                     .handler(req -> TunnelResponse.empty(204)).listener(events::add)
                     .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
-                gwSide.join();
                 awaitEvent(TunnelEvent.Connected.class);
-                conn.get().vanish();
+                conn.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS).vanish();
                 // A ping within WsTransport.MAX_PING_SECONDS draws a RST, which java.net.http reports.
                 awaitEvent(TunnelEvent.Disconnected.class);
             }
