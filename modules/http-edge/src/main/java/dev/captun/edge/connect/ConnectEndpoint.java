@@ -3,6 +3,7 @@ package dev.captun.edge.connect;
 import static dev.captun.edge.routing.PlainResponses.of;
 
 import dev.captun.edge.forward.ForwardedHeaders;
+import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.node.EdgeSettings;
 import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.routing.PlainResponses;
@@ -50,6 +51,7 @@ public final class ConnectEndpoint {
     private final Materializer mat;
     private final ForwardedHeaders forwarded;
     private final RateLimitGate limits;
+    private final GatewayMetrics metrics;
     private final TunnelQuotaSharding quotas;
 
     public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
@@ -57,6 +59,7 @@ public final class ConnectEndpoint {
         this.quotas = quotas;
         this.forwarded = forwarded;
         this.limits = limits;
+        this.metrics = GatewayMetrics.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
         this.system = system;
         this.settings = settings;
         this.policy = policy;
@@ -72,6 +75,15 @@ public final class ConnectEndpoint {
     }
 
     public CompletionStage<HttpResponse> handle(HttpRequest request) {
+        boolean probe = header(request, "x-captun-connect-diagnostic").map("1"::equals).orElse(false);
+        return connect(request).thenApplyAsync(response -> {
+            int status = response.status().intValue();
+            metrics.admission((probe ? "probe_" : "") + (status == 101 ? "admitted" : status == 204 ? "would_admit" : Integer.toString(status)));
+            return response;
+        }, Runnable::run);
+    }
+
+    private CompletionStage<HttpResponse> connect(HttpRequest request) {
         var query = request.getUri().query();
         if (!ConnectRequest.supportsVersion(query.get(Protocol.VERSION_PARAM).orElse(null))) {
             return done(of(400, PlainResponses.UNSUPPORTED_VERSION));
@@ -143,7 +155,7 @@ public final class ConnectEndpoint {
         String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
                 settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout(),
-                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0);
+                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics);
         SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
                 behavior -> system.systemActorOf(behavior, "session-" + sessionId, Props.empty()));
         ActorRef<SessionMessage> session = spawned.session();

@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValueFactory;
 import dev.captun.edge.connect.ConnectEndpoint;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
+import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.forward.RouteCache;
 import dev.captun.edge.ratelimit.ClientIp;
 import dev.captun.edge.ratelimit.RateLimitGate;
@@ -70,10 +71,11 @@ public final class GatewayNode implements AutoCloseable {
             TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout());
             AdmissionPolicy policy = new AdmissionPolicy(settings.policy(), settings.sharedToken());
             Router router = new Router(settings.hostname());
+            GatewayMetrics metrics = GatewayMetrics.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
             RateLimiterSharding.init(system, config.getString("captun.rate-limit.entity-role"));
             RateLimitSettings limits = RateLimitSettings.fromRoot(config);
             RateLimitGate gate = new RateLimitGate(limits, new RateLimiterClient(system, limits.timeout()),
-                    settings.policy() == AdmissionPolicy.Mode.PUBLIC);
+                    settings.policy() == AdmissionPolicy.Mode.PUBLIC, metrics);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
                     TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
@@ -81,7 +83,7 @@ public final class GatewayNode implements AutoCloseable {
                     system.systemActorOf(RouteCache.create(), "route-cache", org.apache.pekko.actor.typed.Props.empty()));
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
-                    .bind((HttpRequest request) -> route(request, connect, forwarder))
+                    .bind((HttpRequest request) -> route(request, connect, forwarder, metrics))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS)
                     .addToCoordinatedShutdown(Duration.ofSeconds(10), system);
             log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
@@ -96,8 +98,16 @@ public final class GatewayNode implements AutoCloseable {
         }
     }
 
-    private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder) {
-        return ConnectEndpoint.matches(request) ? connect.handle(request) : forwarder.handle(request);
+    private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder,
+                                                       GatewayMetrics metrics) {
+        if (ConnectEndpoint.matches(request)) {
+            return connect.handle(request);
+        }
+        long started = System.nanoTime();
+        return forwarder.handle(request).thenApplyAsync(response -> {
+            metrics.request(response.status().intValue(), java.time.Duration.ofNanos(System.nanoTime() - started));
+            return response;
+        }, Runnable::run);
     }
 
     /**

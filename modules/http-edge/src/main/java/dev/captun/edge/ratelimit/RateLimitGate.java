@@ -1,5 +1,6 @@
 package dev.captun.edge.ratelimit;
 
+import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.ratelimit.RateLimiter;
 import dev.captun.ratelimit.RateLimiterClient;
@@ -27,9 +28,11 @@ public final class RateLimitGate {
     private final RateLimitSettings settings;
     private final RateLimiterClient limiter;
     private final boolean enabled;
+    private final GatewayMetrics metrics;
 
     /** @param enabled false in trusted policy: nothing is counted */
-    public RateLimitGate(RateLimitSettings settings, RateLimiterClient limiter, boolean enabled) {
+    public RateLimitGate(RateLimitSettings settings, RateLimiterClient limiter, boolean enabled, GatewayMetrics metrics) {
+        this.metrics = metrics;
         this.settings = settings;
         this.limiter = limiter;
         this.enabled = enabled;
@@ -41,7 +44,7 @@ public final class RateLimitGate {
             return PASS;
         }
         Bucket bucket = new Bucket(RateLimiterSharding.connectIpKey(clientIp), settings.connectsPerIp(), settings.window());
-        return decide(diagnostic ? limiter.diagnose(bucket) : limiter.check(List.of(bucket)), "connect");
+        return decide(diagnostic ? limiter.diagnose(bucket) : limiter.check(List.of(bucket)), diagnostic ? "diagnostic" : "connect");
     }
 
     /** A public request to a valid tunnel name: charged to the client IP and the tunnel, or to neither. */
@@ -59,14 +62,18 @@ public final class RateLimitGate {
         return decision.handleAsync((d, error) -> {
             if (error != null) {
                 if (settings.disabled()) {
+                    metrics.rateLimit(what, "open");
                     return Optional.empty();
                 }
                 log.warn("rate limiter did not answer a {} check: {}; failing closed", what, error.toString());
+                metrics.rateLimit(what, "unavailable");
                 return Optional.of(toHttp(RateLimitResponses.unavailable()));
             }
             if (d instanceof RateLimiter.Rejected r) {
+                metrics.rateLimit(what, "limited");
                 return Optional.of(toHttp(RateLimitResponses.limited(r.retryAfterSeconds(), r.limit())));
             }
+            metrics.rateLimit(what, "allowed");
             return Optional.empty();
         }, Runnable::run);
     }

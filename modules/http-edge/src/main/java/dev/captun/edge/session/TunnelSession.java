@@ -1,5 +1,6 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.session.SessionCommands.Forward;
 import dev.captun.edge.session.SessionCommands.ForwardFailed;
@@ -54,7 +55,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Fixed facts about the session, chosen by the connect endpoint. */
     public record Setup(String name, String sessionId, Credential credential, String publicUrl,
                         EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
-                        Duration reassertInterval, Duration requestTimeout, int maxInFlight) {}
+                        Duration reassertInterval, Duration requestTimeout, int maxInFlight, GatewayMetrics metrics) {}
 
     /** The socket's outbound side, pre-materialized by {@link SessionSocket}. */
     public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data, SharedKillSwitch kill) {}
@@ -160,6 +161,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onAttached(InboundInit m) {
         attached = true;
+        setup.metrics().tunnelAttached();
         timers.cancel(Tick.ATTACH_TIMEOUT);
         sendControl(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
@@ -301,6 +303,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             throw new ProtocolException((wsKind ? "WebSocket" : "DATA") + " frame on " + (s.websocket ? "a WebSocket" : "an HTTP") + " stream " + id);
         }
         ByteString payload = frame.drop(DataFrame.HEADER_BYTES);
+        setup.metrics().bytesFromClient(payload.size());
         if (wsKind) {
             s.received += payload.size();
             if (s.received - s.consumed > setup.window()) {
@@ -403,7 +406,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             s.requestCredit = headFrame.get().concatMat(requestBody
                             .takeWhile(e -> WsFragments.type(e) != WsFragments.CLOSE, true) // the public socket's last word
                             .viaMat(new CreditGate(setup.window(), WsFragments::weight), Keep.right())
-                            .map(e -> wsFrame(id, e))
+                            .map(e -> {
+                                setup.metrics().bytesToClient(WsFragments.weight(e));
+                                return wsFrame(id, e);
+                            })
                             .recoverWithRetries(1, Throwable.class, () -> Source.single(
                                     TextMessage.create(ControlCodec.encode(new Control.WsClose(id, 1011, "public socket failed"))))),
                     Keep.right()).to(outbound.data()).run(mat);
@@ -414,7 +420,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             Source<Message, CreditGate.Handle> bodyFrames = requestBody
                     .viaMat(new CreditGate(setup.window(), Protocol.MAX_DATA_PAYLOAD), Keep.right())
                     .filter(chunk -> !chunk.isEmpty())
-                    .<Message>map(chunk -> BinaryMessage.create(dataHeader.concat(chunk)))
+                    .<Message>map(chunk -> {
+                        setup.metrics().bytesToClient(chunk.size());
+                        return BinaryMessage.create(dataHeader.concat(chunk));
+                    })
                     .concat(Source.single(end))
                     // A producer failure would fail the whole MergeHub (the tunnel): turn it into a reset of this stream.
                     .recoverWithRetries(1, Throwable.class, () -> Source.single(reset));
@@ -488,6 +497,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             return;
         }
         cleanedUp = true;
+        if (attached) {
+            setup.metrics().tunnelDetached();
+        }
         for (Stream s : List.copyOf(streams.values())) {
             fail(s, "tunnel client disconnected");
         }

@@ -1,0 +1,107 @@
+package dev.captun.edge.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.AbstractExtensionId;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.Extension;
+import org.apache.pekko.actor.ExtensionIdProvider;
+
+/**
+ * This node's operational figures (SPEC §8), scraped as Prometheus text from the management port's
+ * {@code /metrics}. One registry per actor system (a Pekko extension), so several nodes in one JVM
+ * (tests) keep their own. Meters are thread-safe; recording never blocks.
+ */
+public final class GatewayMetrics implements Extension {
+
+    public static final Id ID = new Id();
+
+    public static final class Id extends AbstractExtensionId<GatewayMetrics> implements ExtensionIdProvider {
+        @Override
+        public GatewayMetrics createExtension(ExtendedActorSystem system) {
+            return new GatewayMetrics();
+        }
+
+        @Override
+        public Id lookup() {
+            return ID;
+        }
+    }
+
+    public static GatewayMetrics get(ActorSystem system) {
+        return ID.get(system);
+    }
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicInteger activeTunnels = new AtomicInteger();
+    private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Counter bytesToClient;
+    private final Counter bytesFromClient;
+
+    private GatewayMetrics() {
+        Gauge.builder("captun_tunnels_active", activeTunnels, AtomicInteger::get)
+                .description("Tunnel client sessions attached to this node").register(registry);
+        bytesToClient = Counter.builder("captun_tunnel_bytes").tag("direction", "to_client")
+                .description("Body and WebSocket payload bytes sent to tunnel clients").register(registry);
+        bytesFromClient = Counter.builder("captun_tunnel_bytes").tag("direction", "from_client")
+                .description("Body and WebSocket payload bytes received from tunnel clients").register(registry);
+    }
+
+    public void tunnelAttached() {
+        activeTunnels.incrementAndGet();
+    }
+
+    public void tunnelDetached() {
+        activeTunnels.decrementAndGet();
+    }
+
+    public void bytesToClient(int n) {
+        bytesToClient.increment(n);
+    }
+
+    public void bytesFromClient(int n) {
+        bytesFromClient.increment(n);
+    }
+
+    /** A public request answered (status of the response head) and how long the head took. */
+    public void request(int status, Duration headLatency) {
+        counter("captun_requests", "status", Integer.toString(status), "Public requests by response status").increment();
+        timers.computeIfAbsent("latency", k -> Timer.builder("captun_request_duration")
+                .description("Time from a public request to its response head")
+                .publishPercentileHistogram()
+                .register(registry)).record(headLatency);
+    }
+
+    /** A rate-limit decision: allowed, limited, unavailable (failed closed) or open (failed open). */
+    public void rateLimit(String kind, String outcome) {
+        counter("captun_rate_limit_decisions", "kind", kind, "outcome", outcome, "Rate-limit decisions").increment();
+    }
+
+    /** A connect's admission outcome: admitted, or the rejection status. */
+    public void admission(String outcome) {
+        counter("captun_admissions", "outcome", outcome, "Tunnel connect admission outcomes").increment();
+    }
+
+    private Counter counter(String name, String k1, String v1, String description) {
+        return counters.computeIfAbsent(name + '|' + v1, k -> Counter.builder(name).tag(k1, v1).description(description).register(registry));
+    }
+
+    private Counter counter(String name, String k1, String v1, String k2, String v2, String description) {
+        return counters.computeIfAbsent(name + '|' + v1 + '|' + v2,
+                k -> Counter.builder(name).tag(k1, v1).tag(k2, v2).description(description).register(registry));
+    }
+
+    /** Prometheus text exposition format. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
