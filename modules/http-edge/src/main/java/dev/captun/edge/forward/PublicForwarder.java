@@ -98,9 +98,11 @@ public final class PublicForwarder {
     private CompletionStage<HttpResponse> dispatch(HttpRequest request, Router.Routed routed, String host) {
         return AskPattern.<RouteCache.Command, Optional<TunnelEntity.Route>>ask(routes,
                         replyTo -> new RouteCache.Get(routed.name(), replyTo), settings.registryTimeout(), system.scheduler())
-                .thenComposeAsync(cached -> cached.isPresent()
+                // A cache that does not answer is no reason to fail the request: ask the entity.
+                .handleAsync((cached, error) -> error == null && cached.isPresent()
                         ? forward(request, routed, host, cached.get(), true)
-                        : lookup(request, routed, host), Runnable::run);
+                        : lookup(request, routed, host), Runnable::run)
+                .thenComposeAsync(r -> r, Runnable::run);
     }
 
     /** Asks the tunnel entity where the session is, remembers it, forwards. */

@@ -89,8 +89,6 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Per-stream state. */
     private static final class Stream {
         final int id;
-        final String method;
-        final String path;
         final boolean websocketRequest;
         boolean websocket; // after a 101: the stream carries WebSocket fragments both ways
         java.util.function.Consumer<ForwardReply> replyTo; // until the head arrives
@@ -100,11 +98,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         long consumed;
         long ungranted;
 
-        Stream(int id, String method, String path, boolean websocket, java.util.function.Consumer<ForwardReply> replyTo) {
+        Stream(int id, boolean websocket, java.util.function.Consumer<ForwardReply> replyTo) {
             this.id = id;
             this.websocketRequest = websocket;
-            this.method = method;
-            this.path = path;
             this.replyTo = replyTo;
         }
     }
@@ -396,7 +392,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             return this;
         }
         int id = nextStreamId++;
-        Stream s = new Stream(id, rh.method(), rh.path(), rh.websocket(), replyTo);
+        Stream s = new Stream(id, rh.websocket(), replyTo);
         streams.put(id, s);
         var head = new Control.Request(id, rh.method(), rh.path(), rh.headers(), !rh.hasBody(), rh.websocket());
         // With a body, the head travels with it on the data path (one producer keeps head, body and end in order).
