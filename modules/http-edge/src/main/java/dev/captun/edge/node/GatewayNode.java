@@ -9,6 +9,7 @@ import dev.captun.edge.forward.PublicForwarder;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.forward.RouteCache;
 import dev.captun.edge.ratelimit.ClientIp;
+import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.ratelimit.RateLimitSettings;
 import dev.captun.ratelimit.RateLimiterClient;
@@ -100,13 +101,24 @@ public final class GatewayNode implements AutoCloseable {
 
     private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder,
                                                        GatewayMetrics metrics) {
-        if (ConnectEndpoint.matches(request)) {
-            return connect.handle(request);
-        }
+        CompletionStage<HttpResponse> response;
         long started = System.nanoTime();
-        return forwarder.handle(request).thenApplyAsync(response -> {
-            metrics.request(response.status().intValue(), java.time.Duration.ofNanos(System.nanoTime() - started));
-            return response;
+        boolean isConnect = ConnectEndpoint.matches(request);
+        try {
+            response = isConnect ? connect.handle(request) : forwarder.handle(request);
+        } catch (RuntimeException e) {
+            response = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        // Whatever goes wrong inside, the client gets the gateway's plain answer, never Pekko's default page.
+        return response.handleAsync((r, error) -> {
+            if (error != null) {
+                log.warn("internal error answering {} {}: {}", request.method().value(), request.getUri().path(), error.toString());
+                r = PlainResponses.of(500, PlainResponses.INTERNAL_ERROR);
+            }
+            if (!isConnect) {
+                metrics.request(r.status().intValue(), java.time.Duration.ofNanos(System.nanoTime() - started));
+            }
+            return r;
         }, Runnable::run);
     }
 
