@@ -3,7 +3,13 @@ package dev.captun.tunnel;
 import dev.captun.tunnel.admission.AdmissionPolicy;
 import dev.captun.tunnel.admission.AdmissionPolicy.Claim;
 import dev.captun.tunnel.admission.AdmissionPolicy.Credential;
+import dev.captun.tunnel.ownership.OwnerLedger;
 import java.time.Duration;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -12,6 +18,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * One per tunnel name. Owns admission (who holds the name) and knows the live session's
@@ -46,6 +53,14 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
     private enum IdleTick implements Command { INSTANCE }
 
+    /** The owner the ledger remembered has had its chance to come back. */
+    private enum GraceOver implements Command { INSTANCE }
+
+    /** The ledger's answer while the entity starts: the remembered owner's digest, or null. */
+    private record LedgerLoaded(String ownerDigest) implements Command {}
+
+    private record LedgerWritten() implements Command {}
+
     public sealed interface ConnectReply extends CborSerializable {}
 
     public record Admitted(boolean replacedAnother) implements ConnectReply {}
@@ -60,21 +75,59 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
     private record Active(String sessionId, Credential credential, ActorRef<SessionMessage> session) {}
 
+    /** Without a replicated owner ledger (trusted policy, and tests of the entity alone). */
     public static Behavior<Command> create(ActorRef<ClusterSharding.ShardCommand> shard, Duration idleTimeout) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new TunnelEntity(ctx, timers, shard, idleTimeout)));
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new TunnelEntity(ctx, timers, shard, idleTimeout, null, null, Duration.ZERO)));
+    }
+
+    /**
+     * With the owner ledger (public policy): the entity first reads which owner the cluster remembers
+     * for its name (stashing what arrives meanwhile); a remembered owner keeps the name for
+     * {@code ownershipGrace} even though no session is registered yet.
+     */
+    public static Behavior<Command> create(ActorRef<ClusterSharding.ShardCommand> shard, Duration idleTimeout, Duration ownershipGrace) {
+        return Behaviors.setup(ctx -> DistributedData.<Command, LWWMap<String, String>>withReplicatorMessageAdapter(ledger ->
+                Behaviors.withStash(10_000, stash -> Behaviors.withTimers(timers -> {
+                    String name = ctx.getSelf().path().name();
+                    ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name), Replicator.readLocal(), replyTo),
+                            rsp -> new LedgerLoaded(rsp instanceof Replicator.GetSuccess<LWWMap<String, String>> ok
+                                    ? OwnerLedger.ownerOf(ok.dataValue(), name) : null));
+                    return Behaviors.receive(Command.class)
+                            .onMessage(LedgerLoaded.class, loaded -> stash.unstashAll(new TunnelEntity(ctx, timers, shard, idleTimeout,
+                                    ledger, loaded.ownerDigest(), ownershipGrace)))
+                            .onAnyMessage(m -> {
+                                stash.stash(m);
+                                return Behaviors.same();
+                            })
+                            .build();
+                }))));
     }
 
     private final TimerScheduler<Command> timers;
     private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final Duration idleTimeout;
+    private final ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger;
+    private final SelfUniqueAddress self;
+    private final Duration ownershipGrace;
     private Active active;
+    /** Owner the ledger remembers while no session is registered (after a crash), until the grace ends. */
+    private String rememberedOwner;
 
-    private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers,
-                         ActorRef<ClusterSharding.ShardCommand> shard, Duration idleTimeout) {
+    private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<ClusterSharding.ShardCommand> shard,
+                         Duration idleTimeout, ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger,
+                         String rememberedOwner, Duration ownershipGrace) {
         super(ctx);
         this.timers = timers;
         this.shard = shard;
         this.idleTimeout = idleTimeout;
+        this.ledger = ledger;
+        this.self = ledger == null ? null : DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+        this.rememberedOwner = rememberedOwner;
+        this.ownershipGrace = ownershipGrace;
+        if (rememberedOwner != null) {
+            ctx.getLog().info("tunnel {} restarted; its owner keeps the name for {} s", ctx.getSelf().path().name(), ownershipGrace.toSeconds());
+            timers.startSingleTimer(GraceOver.INSTANCE, GraceOver.INSTANCE, ownershipGrace);
+        }
         armIdleTimer();
     }
 
@@ -84,15 +137,25 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
                 .onMessage(Connect.class, this::onConnect)
                 .onMessage(Probe.class, this::onProbe)
                 .onMessage(Disconnect.class, m -> onGone(m.sessionId()))
-                .onMessage(SessionTerminated.class, m -> onGone(m.sessionId()))
+                .onMessage(SessionTerminated.class, this::onTerminated)
                 .onMessage(Lookup.class, this::onLookup)
                 .onMessage(Reassert.class, this::onReassert)
                 .onMessageEquals(IdleTick.INSTANCE, this::onIdle)
+                .onMessageEquals(GraceOver.INSTANCE, this::onGraceOver)
+                .onMessage(LedgerWritten.class, m -> this)
                 .build();
     }
 
+    /** The claim against the live session, or against the owner the ledger remembers during its grace. */
+    private Claim claimFor(Credential incoming) {
+        if (active != null) {
+            return AdmissionPolicy.claim(true, active.credential().ownerDigest(), incoming);
+        }
+        return AdmissionPolicy.claim(rememberedOwner != null, rememberedOwner, incoming);
+    }
+
     private Behavior<Command> onConnect(Connect m) {
-        Claim claim = AdmissionPolicy.claim(active != null, active == null ? null : active.credential().ownerDigest(), m.credential());
+        Claim claim = claimFor(m.credential());
         if (claim == Claim.CONFLICT) {
             m.replyTo().tell(new Rejected(AdmissionPolicy.CONFLICT.status(), AdmissionPolicy.CONFLICT.message()));
             return this;
@@ -111,7 +174,7 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     }
 
     private Behavior<Command> onProbe(Probe m) {
-        Claim claim = AdmissionPolicy.claim(active != null, active == null ? null : active.credential().ownerDigest(), m.credential());
+        Claim claim = claimFor(m.credential());
         if (claim == Claim.CONFLICT) {
             m.replyTo().tell(new Rejected(AdmissionPolicy.CONFLICT.status(), AdmissionPolicy.CONFLICT.message()));
         } else {
@@ -131,10 +194,66 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     private Behavior<Command> onGone(String sessionId) {
         if (active != null && active.sessionId().equals(sessionId)) {
             getContext().unwatch(active.session());
+            if (active.credential().exclusive()) {
+                updateLedger(null); // the session ended: the name is free (SPEC §4)
+            }
             active = null;
             armIdleTimer();
         }
         return this;
+    }
+
+    /**
+     * The session stopped without a Disconnect reaching us first. If its node is gone (a crash) the
+     * owner's client will reconnect elsewhere: with the ledger on, keep the name for it during the
+     * grace instead of freeing it for anyone (a client that closed its own socket still frees it at once).
+     */
+    private Behavior<Command> onTerminated(SessionTerminated m) {
+        if (ledger != null && active != null && active.sessionId().equals(m.sessionId()) && active.credential().exclusive()
+                && nodeLost(active.session().path().address())) {
+            getContext().getLog().info("tunnel {}: its session's node is gone; the owner keeps the name for {} s",
+                    getContext().getSelf().path().name(), ownershipGrace.toSeconds());
+            rememberedOwner = active.credential().ownerDigest();
+            active = null;
+            timers.startSingleTimer(GraceOver.INSTANCE, GraceOver.INSTANCE, ownershipGrace);
+            return this;
+        }
+        return onGone(m.sessionId());
+    }
+
+    private boolean nodeLost(org.apache.pekko.actor.Address address) {
+        if (address.hasLocalScope()) {
+            return false;
+        }
+        for (org.apache.pekko.cluster.Member member : Cluster.get(getContext().getSystem()).state().getMembers()) {
+            if (member.address().equals(address) && member.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Behavior<Command> onGraceOver() {
+        if (active == null && rememberedOwner != null) {
+            getContext().getLog().info("tunnel {}: its remembered owner did not come back; the name is free", getContext().getSelf().path().name());
+            rememberedOwner = null;
+            updateLedger(null);
+            armIdleTimer();
+        }
+        return this;
+    }
+
+    /** Records ({@code ownerDigest}) or forgets (null) this name's owner in the replicated ledger. */
+    private void updateLedger(String ownerDigest) {
+        if (ledger == null) {
+            return;
+        }
+        String name = getContext().getSelf().path().name();
+        // Majority: the entry must outlive the node that wrote it. Fire and forget; admission never waits on it.
+        ledger.askUpdate(replyTo -> new Replicator.Update<>(OwnerLedger.keyFor(name), LWWMap.empty(),
+                        new Replicator.WriteMajority(Duration.ofSeconds(3)), replyTo,
+                        map -> ownerDigest == null ? map.remove(self, name) : map.put(self, name, ownerDigest)),
+                rsp -> new LedgerWritten());
     }
 
     private Behavior<Command> onLookup(Lookup m) {
@@ -146,14 +265,22 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     }
 
     private Behavior<Command> onIdle() {
-        if (active == null) {
+        if (active == null && rememberedOwner == null) {
             shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
         }
         return this;
     }
 
     private void register(Active next) {
+        boolean newOwner = active == null || !java.util.Objects.equals(active.credential().ownerDigest(), next.credential().ownerDigest());
         active = next;
+        if (rememberedOwner != null) {
+            rememberedOwner = null;
+            timers.cancel(GraceOver.INSTANCE);
+        }
+        if (next.credential().exclusive() && newOwner) {
+            updateLedger(next.credential().ownerDigest());
+        }
         // watchWith: a session on a crashed node or one that stopped without saying so still frees the name.
         getContext().watchWith(next.session(), new SessionTerminated(next.sessionId()));
         timers.cancel(IdleTick.INSTANCE);

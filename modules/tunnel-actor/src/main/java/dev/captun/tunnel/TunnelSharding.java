@@ -20,9 +20,20 @@ public final class TunnelSharding {
 
     /** @param idleTimeout how long an entity without a session lives on before passivating */
     public static TunnelSharding init(ActorSystem<?> system, Duration idleTimeout) {
+        return init(system, idleTimeout, Duration.ZERO);
+    }
+
+    /**
+     * @param ownershipGrace above zero (public policy, anonymous owners): owners are recorded in a
+     *     replicated ledger, and an entity restarted after a crash keeps the name for its remembered
+     *     owner this long
+     */
+    public static TunnelSharding init(ActorSystem<?> system, Duration idleTimeout, Duration ownershipGrace) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        sharding.init(
-                Entity.of(TYPE_KEY, ctx -> TunnelEntity.create(ctx.getShard(), idleTimeout)));
+        boolean ledger = !ownershipGrace.isZero() && !ownershipGrace.isNegative();
+        sharding.init(Entity.of(TYPE_KEY, ctx -> ledger
+                ? TunnelEntity.create(ctx.getShard(), idleTimeout, ownershipGrace)
+                : TunnelEntity.create(ctx.getShard(), idleTimeout)));
         return new TunnelSharding(sharding);
     }
 

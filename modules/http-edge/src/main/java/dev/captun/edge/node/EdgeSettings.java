@@ -25,7 +25,8 @@ public record EdgeSettings(
         Duration reassertInterval,
         Duration registryTimeout,
         int maxTunnelsPerIp,
-        int maxInFlightPerTunnel) {
+        int maxInFlightPerTunnel,
+        Duration ownershipGrace) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -50,7 +51,8 @@ public record EdgeSettings(
                 c.getDuration("session.reassert-interval"),
                 c.getDuration("session.registry-timeout"),
                 positiveOr(c.getString("limits.tunnels-per-ip"), 10),
-                positiveOr(c.getString("limits.in-flight-per-tunnel"), 256));
+                positiveOr(c.getString("limits.in-flight-per-tunnel"), 256),
+                c.getDuration("session.ownership-grace"));
     }
 
     public boolean subdomainRouting() {

@@ -69,8 +69,11 @@ public final class GatewayNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
-            TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout());
             AdmissionPolicy policy = new AdmissionPolicy(settings.policy(), settings.sharedToken());
+            // Only anonymous owners (public policy, no shared token) own names exclusively, so only they need the ledger.
+            boolean exclusiveOwners = settings.publicPolicy() && !policy.hasSharedToken();
+            TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout(),
+                    exclusiveOwners ? settings.ownershipGrace() : Duration.ZERO);
             Router router = new Router(settings.hostname());
             GatewayMetrics metrics = GatewayMetrics.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
             RateLimiterSharding.init(system, config.getString("captun.rate-limit.entity-role"));
