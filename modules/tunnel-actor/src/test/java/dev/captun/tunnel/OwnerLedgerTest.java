@@ -105,6 +105,10 @@ class OwnerLedgerTest {
         first.tell(new TunnelEntity.Connect("s1", OWNER, session.getRef(), reply.getRef()));
         assertEquals(new TunnelEntity.Admitted(false), reply.receiveMessage());
         first.tell(new TunnelEntity.Disconnect("s1"));
+        // Stop only after the entity has handled the Disconnect (a stop overtakes queued messages).
+        TestProbe<TunnelEntity.LookupReply> lookup = testKit.createTestProbe();
+        first.tell(new TunnelEntity.Lookup(lookup.getRef()));
+        assertEquals(new TunnelEntity.NoRoute(), lookup.receiveMessage());
         crash(first);
         // Once the removal has replicated, a restarted entity admits anyone at once.
         reply.awaitAssert(Duration.ofSeconds(10), () -> {
