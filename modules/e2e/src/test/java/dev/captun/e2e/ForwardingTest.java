@@ -130,6 +130,7 @@ class ForwardingTest {
             assertEquals(200, r.statusCode());
             assertEquals("hello from GET /hello?x=1", r.body());
             assertEquals(1, r.headers().allValues("date").size(), "the local service's Date, once");
+            assertEquals(1, r.headers().allValues("server").size(), "one Server header");
             HttpResponse<String> bare = PublicClient.get(gateway + "/proxy");
             assertEquals(404, bare.statusCode(), "/proxy reaches the local service at / (no context there)");
         }

@@ -311,12 +311,13 @@ public final class PublicForwarder {
                 } catch (NumberFormatException e) {
                     // ignore a broken length: the body is streamed chunked instead
                 }
-            } else if (n.equals("date")) {
-                // Pekko renders Date only from its model class (a raw one is dropped with a warning per response).
+            } else if (n.equals("date") || n.equals("server")) {
+                // Pekko renders Date and Server only from their model classes (raw ones are dropped with a
+                // warning per response).
                 try {
                     out.add(HttpHeader.parse(h.name(), h.value()));
                 } catch (RuntimeException unparseable) {
-                    // Pekko adds its own Date
+                    // Pekko adds its own
                 }
             } else {
                 out.add(RawHeader.create(h.name(), h.value()));
