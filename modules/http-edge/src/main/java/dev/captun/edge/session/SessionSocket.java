@@ -2,6 +2,8 @@ package dev.captun.edge.session;
 
 import dev.captun.protocol.Protocol;
 import dev.captun.tunnel.SessionMessage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
@@ -39,11 +41,20 @@ public final class SessionSocket {
 
         Sink<Message, NotUsed> inbound = Flow.<Message>create()
                 .mapAsync(1, m -> strict(m, mat))
+                // While the session handles one batch, the next frames collect (up to one window's worth).
+                .batchWeighted(Protocol.DEFAULT_WINDOW, SessionSocket::weight,
+                        first -> {
+                            List<Object> batch = new ArrayList<>();
+                            batch.add(first);
+                            return batch;
+                        },
+                        (batch, next) -> {
+                            batch.add(next);
+                            return batch;
+                        })
                 .to(ActorSink.actorRefWithBackpressure(
                         session,
-                        (ActorRef<TunnelSession.Ack> ack, Object m) -> m instanceof String s
-                                ? new TunnelSession.Inbound(s, null, ack)
-                                : new TunnelSession.Inbound(null, (ByteString) m, ack),
+                        (ActorRef<TunnelSession.Ack> ack, List<Object> frames) -> new TunnelSession.Inbound(frames, ack),
                         TunnelSession.InboundInit::new,
                         TunnelSession.Ack.INSTANCE,
                         new TunnelSession.InboundDone(null),
@@ -56,6 +67,10 @@ public final class SessionSocket {
                 .takeWhile(m -> m != TunnelSession.END)
                 .via(kill.flow());
         return new Spawned(session, Flow.fromSinkAndSourceCoupled(inbound, outbound));
+    }
+
+    private static long weight(Object frame) {
+        return frame instanceof String s ? s.length() : ((ByteString) frame).size();
     }
 
     /** Collects a (possibly streamed) message, refusing anything bigger than a protocol frame. */

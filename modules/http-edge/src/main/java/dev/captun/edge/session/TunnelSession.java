@@ -68,8 +68,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     record InboundInit(ActorRef<Ack> ack) implements SessionMessage {}
 
-    /** A whole inbound WebSocket message: exactly one of text / binary is set. */
-    record Inbound(String text, ByteString binary, ActorRef<Ack> ack) implements SessionMessage {}
+    /**
+     * Whole inbound WebSocket messages, in order: each a String (control) or a ByteString (binary).
+     * Batched while the session is busy, so a burst costs one ack instead of one per frame.
+     */
+    record Inbound(List<Object> frames, ActorRef<Ack> ack) implements SessionMessage {}
 
     record InboundDone(Throwable error) implements SessionMessage {}
 
@@ -195,11 +198,14 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private Behavior<SessionMessage> onInbound(Inbound m) {
         lastInboundNanos = System.nanoTime();
         try {
-            if (!closing) {
-                if (m.text() != null) {
-                    onControl(ControlCodec.decode(m.text()));
+            for (Object frame : m.frames()) {
+                if (closing) {
+                    break;
+                }
+                if (frame instanceof String text) {
+                    onControl(ControlCodec.decode(text));
                 } else {
-                    onData(m.binary());
+                    onData((ByteString) frame);
                 }
             }
         } catch (ProtocolException e) {
