@@ -173,6 +173,21 @@ class WebSocketTest {
     }
 
     @Test
+    void aReplacedTunnelClosesItsSocketsWith1001Too() throws Exception {
+        try (CaptunTunnel first = CaptunTunnel.builder().gateway(gateway).name("wsswap")
+                .handler(req -> TunnelResponse.webSocket(null, new TunnelWebSocket.Listener() {})).connect()) {
+            var pub = new PublicWebSocketEdgeTest.PublicListener();
+            open(first.url() + "/", pub).get(30, TimeUnit.SECONDS);
+            // Trusted policy: a newer connection for the name replaces the first.
+            try (CaptunTunnel second = CaptunTunnel.builder().gateway(gateway).name("wsswap")
+                    .handler(req -> TunnelResponse.text(200, "second")).connect()) {
+                assertEquals("close:1001:Tunnel client disconnected", pub.next());
+                assertEquals("second", PublicClient.get(second.url() + "/").body());
+            }
+        }
+    }
+
+    @Test
     void anOversizedMessageClosesOnlyItsSocketWith4009() throws Exception {
         try (CaptunTunnel t = CaptunTunnel.builder().gateway(gateway).name("wsbig").target(localUrl()).connect()) {
             var big = new PublicWebSocketEdgeTest.PublicListener();
