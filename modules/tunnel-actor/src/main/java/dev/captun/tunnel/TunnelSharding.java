@@ -29,11 +29,21 @@ public final class TunnelSharding {
      *     owner this long
      */
     public static TunnelSharding init(ActorSystem<?> system, Duration idleTimeout, Duration ownershipGrace) {
+        return init(system, idleTimeout, ownershipGrace, "");
+    }
+
+    /** @param role host tunnel entities only on cluster members with this role (empty = every member) */
+    public static TunnelSharding init(ActorSystem<?> system, Duration idleTimeout, Duration ownershipGrace, String role) {
         ClusterSharding sharding = ClusterSharding.get(system);
         boolean ledger = !ownershipGrace.isZero() && !ownershipGrace.isNegative();
-        sharding.init(Entity.of(TYPE_KEY, ctx -> ledger
-                ? TunnelEntity.create(ctx.getShard(), idleTimeout, ownershipGrace)
-                : TunnelEntity.create(ctx.getShard(), idleTimeout)));
+        Entity<TunnelEntity.Command, org.apache.pekko.cluster.sharding.typed.ShardingEnvelope<TunnelEntity.Command>> entity =
+                Entity.of(TYPE_KEY, ctx -> ledger
+                        ? TunnelEntity.create(ctx.getShard(), idleTimeout, ownershipGrace)
+                        : TunnelEntity.create(ctx.getShard(), idleTimeout));
+        if (role != null && !role.isBlank()) {
+            entity = entity.withRole(role.trim());
+        }
+        sharding.init(entity);
         return new TunnelSharding(sharding);
     }
 

@@ -73,7 +73,7 @@ public final class GatewayNode implements AutoCloseable {
             // Only anonymous owners (public policy, no shared token) own names exclusively, so only they need the ledger.
             boolean exclusiveOwners = settings.publicPolicy() && !policy.hasSharedToken();
             TunnelSharding tunnels = TunnelSharding.init(system, settings.tunnelIdleTimeout(),
-                    exclusiveOwners ? settings.ownershipGrace() : Duration.ZERO);
+                    exclusiveOwners ? settings.ownershipGrace() : Duration.ZERO, config.getString("captun.tunnel-role"));
             Router router = new Router(settings.hostname());
             GatewayMetrics metrics = GatewayMetrics.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
             RateLimiterSharding.init(system, config.getString("captun.rate-limit.entity-role"));
