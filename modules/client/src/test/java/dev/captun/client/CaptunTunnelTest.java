@@ -186,21 +186,10 @@ class CaptunTunnelTest {
     @Test
     void rawCloseCode4000MeansReplacedAndPlain1000MeansReconnect() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
-            LinkedBlockingQueue<FakeGateway.Conn> handed = new LinkedBlockingQueue<>();
-            Thread opener = new Thread(() -> {
-                try {
-                    FakeGateway.Conn c = gw.accept();
-                    handed.add(c);
-                    ready(c, "http://127.0.0.1/demo");
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            opener.start();
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> handed = acceptAndReady(gw, "http://127.0.0.1/demo");
             try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204))
                     .listener(events::add).backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2)).connect()) {
-                FakeGateway.Conn c = handed.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
-                assertNotNull(c);
+                FakeGateway.Conn c = handed.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
                 c.sendClose(1000, "");
                 assertEquals("1000", awaitEvent(TunnelEvent.Disconnected.class).reason());
                 FakeGateway.Conn c2 = gw.accept();
@@ -216,20 +205,9 @@ class CaptunTunnelTest {
     @Test
     void closeSends1000() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
-            LinkedBlockingQueue<FakeGateway.Conn> handed = new LinkedBlockingQueue<>();
-            Thread opener = new Thread(() -> {
-                try {
-                    FakeGateway.Conn c = gw.accept();
-                    handed.add(c);
-                    ready(c, "http://127.0.0.1/demo");
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            opener.start();
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> handed = acceptAndReady(gw, "http://127.0.0.1/demo");
             CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204)).connect();
-            FakeGateway.Conn c = handed.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
-            assertNotNull(c);
+            FakeGateway.Conn c = handed.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
             assertTrue(t.name().equals("demo"));
             Thread closer = new Thread(t::close);
             closer.start();

@@ -113,7 +113,7 @@ class ConnectFailureTest {
             Thread t = new Thread(() -> {
                 for (int i = 0; i < 2; i++) {
                     try (java.net.Socket c = raw.accept()) {
-                        String head = readHead(c.getInputStream());
+                        String head = RawWs.readHead(c.getInputStream());
                         var out = c.getOutputStream();
                         if (head.toLowerCase().contains("x-captun-connect-diagnostic: 1")) {
                             byte[] b = "Tunnel name is already connected\n".getBytes(StandardCharsets.UTF_8);
@@ -121,10 +121,7 @@ class ConnectFailureTest {
                                     + "\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
                             out.write(b);
                         } else {
-                            String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:"))
-                                    .findFirst().orElseThrow().substring(18).trim();
-                            String accept = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
-                                    .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
+                            String accept = RawWs.acceptKey(RawWs.headers(head).get("sec-websocket-key"));
                             out.write(("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
                                     + "sec-websocket-accept: " + accept + "\r\nsec-websocket-protocol: captun\r\n\r\n")
                                     .getBytes(StandardCharsets.ISO_8859_1));
@@ -170,17 +167,5 @@ class ConnectFailureTest {
                 s.close();
             }
         }
-    }
-
-    private static String readHead(java.io.InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        while (!sb.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            sb.append((char) b);
-        }
-        return sb.toString();
     }
 }

@@ -8,10 +8,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.Base64;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -78,83 +75,36 @@ final class FakeGateway implements AutoCloseable {
         }
 
         void handshake() throws IOException {
-            ByteArrayOutputStream head = new ByteArrayOutputStream();
-            while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                int b = in.read();
-                if (b < 0) {
-                    throw new IOException("eof in handshake");
-                }
-                head.write(b);
+            String head = RawWs.readHead(in);
+            if (head == null) {
+                throw new IOException("eof in handshake");
             }
-            String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
-            requestLine = lines[0];
-            for (int i = 1; i < lines.length; i++) {
-                int c = lines[i].indexOf(':');
-                if (c > 0) {
-                    headers.put(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim());
-                }
-            }
-            String accept;
-            try {
-                accept = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest(
-                        (headers.get("sec-websocket-key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IOException(e);
-            }
+            headers.putAll(RawWs.headers(head));
+            requestLine = headers.remove(":line");
             out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Protocol: captun\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                    + "Sec-WebSocket-Accept: " + RawWs.acceptKey(headers.get("sec-websocket-key"))
+                    + "\r\nSec-WebSocket-Protocol: captun\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
         }
 
         synchronized void sendText(String s) throws IOException {
-            frame(0x1, s.getBytes(StandardCharsets.UTF_8));
+            RawWs.writeFrame(out, true, 0x1, s.getBytes(StandardCharsets.UTF_8));
         }
 
         synchronized void sendBinary(byte[] b) throws IOException {
-            frame(0x2, b);
+            RawWs.writeFrame(out, true, 0x2, b);
         }
 
         /** Sends {@code b} as a fragmented binary message (first frame + continuations). */
         synchronized void sendBinaryFragmented(byte[] b, int pieceSize) throws IOException {
             for (int off = 0; off < b.length; off += pieceSize) {
                 int n = Math.min(pieceSize, b.length - off);
-                boolean fin = off + n >= b.length;
-                int opcode = off == 0 ? 0x2 : 0x0;
-                rawFrame(fin, opcode, java.util.Arrays.copyOfRange(b, off, off + n));
+                RawWs.writeFrame(out, off + n >= b.length, off == 0 ? 0x2 : 0x0, java.util.Arrays.copyOfRange(b, off, off + n));
             }
         }
 
         synchronized void sendClose(int code, String reason) throws IOException {
-            byte[] r = reason.getBytes(StandardCharsets.UTF_8);
-            byte[] p = new byte[2 + r.length];
-            p[0] = (byte) (code >> 8);
-            p[1] = (byte) code;
-            System.arraycopy(r, 0, p, 2, r.length);
-            frame(0x8, p);
-        }
-
-        private void frame(int opcode, byte[] payload) throws IOException {
-            rawFrame(true, opcode, payload);
-        }
-
-        private void rawFrame(boolean fin, int opcode, byte[] payload) throws IOException {
-            ByteArrayOutputStream f = new ByteArrayOutputStream();
-            f.write((fin ? 0x80 : 0) | opcode);
-            if (payload.length < 126) {
-                f.write(payload.length);
-            } else if (payload.length < 65536) {
-                f.write(126);
-                f.write(payload.length >> 8);
-                f.write(payload.length);
-            } else {
-                f.write(127);
-                for (int i = 7; i >= 0; i--) {
-                    f.write((int) ((long) payload.length >> (8 * i)));
-                }
-            }
-            f.write(payload);
-            out.write(f.toByteArray());
-            out.flush();
+            RawWs.writeFrame(out, true, 0x8, RawWs.closePayload(code, reason));
         }
 
         /** Next data or close message (pings/pongs skipped, fragments joined). */
@@ -162,36 +112,20 @@ final class FakeGateway implements AutoCloseable {
             ByteArrayOutputStream msg = new ByteArrayOutputStream();
             boolean text = false;
             while (true) {
-                int b0 = in.readUnsignedByte();
-                int b1 = in.readUnsignedByte();
-                long len = b1 & 0x7f;
-                if (len == 126) {
-                    len = in.readUnsignedShort();
-                } else if (len == 127) {
-                    len = in.readLong();
-                }
-                byte[] mask = new byte[4];
-                if ((b1 & 0x80) != 0) {
-                    in.readFully(mask);
-                }
-                byte[] p = new byte[(int) len];
-                in.readFully(p);
-                for (int i = 0; i < p.length; i++) {
-                    p[i] ^= mask[i % 4];
-                }
-                int opcode = b0 & 0x0f;
-                if (opcode == 0x8) {
+                RawWs.Frame f = RawWs.readFrame(in, false);
+                byte[] p = f.payload();
+                if (f.opcode() == 0x8) {
                     int code = p.length >= 2 ? ((p[0] & 0xff) << 8) | (p[1] & 0xff) : 1005;
                     return new Msg(false, p, code);
                 }
-                if (opcode == 0x9 || opcode == 0xA) {
+                if (f.opcode() == 0x9 || f.opcode() == 0xA) {
                     continue;
                 }
-                if (opcode == 0x1) {
+                if (f.opcode() == 0x1) {
                     text = true;
                 }
                 msg.write(p);
-                if ((b0 & 0x80) != 0) {
+                if (f.fin()) {
                     return new Msg(text, msg.toByteArray(), 0);
                 }
             }

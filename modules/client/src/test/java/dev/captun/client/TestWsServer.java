@@ -8,12 +8,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -84,26 +80,13 @@ final class TestWsServer implements AutoCloseable {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             OutputStream out = s.getOutputStream();
-            ByteArrayOutputStream head = new ByteArrayOutputStream();
-            while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                int b = in.read();
-                if (b < 0) {
-                    return;
-                }
-                head.write(b);
+            String head = RawWs.readHead(in);
+            if (head == null) {
+                return;
             }
-            String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
-            Map<String, String> headers = new LinkedHashMap<>();
-            headers.put(":line", lines[0]);
-            for (int i = 1; i < lines.length; i++) {
-                int c = lines[i].indexOf(':');
-                if (c > 0) {
-                    headers.merge(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim(),
-                            (a, b) -> a + ", " + b);
-                }
-            }
+            Map<String, String> headers = RawWs.headers(head);
             requests.add(headers);
-            String path = lines[0].split(" ")[1];
+            String path = headers.get(":line").split(" ")[1];
             if (path.startsWith("/refuse")) {
                 byte[] body = "forbidden here".getBytes(StandardCharsets.UTF_8);
                 out.write(("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
@@ -112,44 +95,27 @@ final class TestWsServer implements AutoCloseable {
                 out.flush();
                 return;
             }
-            String accept = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest(
-                    (headers.get("sec-websocket-key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
+            String accept = RawWs.acceptKey(headers.get("sec-websocket-key"));
             String offered = headers.getOrDefault("sec-websocket-protocol", "");
             boolean v2 = Arrays.stream(offered.split(",")).map(String::trim).anyMatch("v2"::equals);
             out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
                     + accept + "\r\n" + (v2 ? "Sec-WebSocket-Protocol: v2\r\n" : "") + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            frame(out, true, 0x9, "ping?".getBytes(StandardCharsets.UTF_8));
+            RawWs.writeFrame(out, true, 0x9, "ping?".getBytes(StandardCharsets.UTF_8));
             ByteArrayOutputStream msg = new ByteArrayOutputStream();
             int msgOpcode = 0;
             while (true) {
-                int b0 = in.readUnsignedByte();
-                int b1 = in.readUnsignedByte();
-                if ((b1 & 0x80) == 0) {
-                    throw new IOException("client frame not masked");
-                }
-                long len = b1 & 0x7f;
-                if (len == 126) {
-                    len = in.readUnsignedShort();
-                } else if (len == 127) {
-                    len = in.readLong();
-                }
-                byte[] mask = new byte[4];
-                in.readFully(mask);
-                byte[] p = new byte[(int) len];
-                in.readFully(p);
-                for (int i = 0; i < p.length; i++) {
-                    p[i] ^= mask[i % 4];
-                }
-                int opcode = b0 & 0x0f;
+                RawWs.Frame frame = RawWs.readFrame(in, true);
+                byte[] p = frame.payload();
+                int opcode = frame.opcode();
                 if (opcode == 0x8) {
                     int code = p.length >= 2 ? ((p[0] & 0xff) << 8) | (p[1] & 0xff) : 1005;
                     String reason = p.length > 2 ? new String(p, 2, p.length - 2, StandardCharsets.UTF_8) : "";
                     closes.add(code + " " + reason);
-                    frame(out, true, 0x8, Arrays.copyOf(p, Math.min(p.length, 2)));
+                    RawWs.writeFrame(out, true, 0x8, Arrays.copyOf(p, Math.min(p.length, 2)));
                     return;
                 }
                 if (opcode == 0x9) {
-                    frame(out, true, 0xA, p);
+                    RawWs.writeFrame(out, true, 0xA, p);
                     continue;
                 }
                 if (opcode == 0xA) {
@@ -159,7 +125,7 @@ final class TestWsServer implements AutoCloseable {
                     msgOpcode = opcode;
                 }
                 msg.write(p);
-                if ((b0 & 0x80) == 0) {
+                if (!frame.fin()) {
                     continue;
                 }
                 byte[] m = msg.toByteArray();
@@ -168,50 +134,22 @@ final class TestWsServer implements AutoCloseable {
                     String t = new String(m, StandardCharsets.UTF_8);
                     if (t.startsWith("close:")) {
                         String[] parts = t.split(":", 3);
-                        byte[] r = parts[2].getBytes(StandardCharsets.UTF_8);
-                        byte[] cp = new byte[2 + r.length];
-                        int code = Integer.parseInt(parts[1]);
-                        cp[0] = (byte) (code >> 8);
-                        cp[1] = (byte) code;
-                        System.arraycopy(r, 0, cp, 2, r.length);
-                        frame(out, true, 0x8, cp);
+                        RawWs.writeFrame(out, true, 0x8, RawWs.closePayload(Integer.parseInt(parts[1]), parts[2]));
                         continue; // read the client's echo, which records its close
                     }
                     if (t.startsWith("frag:")) {
                         byte[] big = "x".repeat(Integer.parseInt(t.substring(5))).getBytes(StandardCharsets.UTF_8);
                         for (int off = 0; off < big.length; off += 1000) {
                             int n = Math.min(1000, big.length - off);
-                            frame(out, off + n == big.length, off == 0 ? 0x1 : 0x0, Arrays.copyOfRange(big, off, off + n));
+                            RawWs.writeFrame(out, off + n == big.length, off == 0 ? 0x1 : 0x0, Arrays.copyOfRange(big, off, off + n));
                         }
                         continue;
                     }
                 }
-                frame(out, true, msgOpcode, m);
+                RawWs.writeFrame(out, true, msgOpcode, m);
             }
         } catch (Exception e) {
             // connection ended
-        }
-    }
-
-    private static void frame(OutputStream out, boolean fin, int opcode, byte[] payload) throws IOException {
-        ByteArrayOutputStream f = new ByteArrayOutputStream();
-        f.write((fin ? 0x80 : 0) | opcode);
-        if (payload.length < 126) {
-            f.write(payload.length);
-        } else if (payload.length < 65536) {
-            f.write(126);
-            f.write(payload.length >> 8);
-            f.write(payload.length);
-        } else {
-            f.write(127);
-            for (int i = 7; i >= 0; i--) {
-                f.write((int) ((long) payload.length >> (8 * i)));
-            }
-        }
-        f.write(payload);
-        synchronized (out) {
-            out.write(f.toByteArray());
-            out.flush();
         }
     }
 
