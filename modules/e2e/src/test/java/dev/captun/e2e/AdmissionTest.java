@@ -124,7 +124,9 @@ class AdmissionTest {
                 assertEquals("second", body(t));
                 break;
             } catch (CaptunConnectException stillHeld) {
-                assertEquals(409, stillHeld.status());
+                // 409 while the name is held; 0 when it was freed between the refused upgrade and the
+                // SDK's probe (the probe then answers 204 and the SDK reports "WebSocket connection failed").
+                assertTrue(stillHeld.status() == 409 || stillHeld.status() == 0, "unexpected " + stillHeld.status());
                 assertTrue(System.nanoTime() < deadline, "name was never freed");
                 Thread.sleep(100);
             }
