@@ -22,11 +22,28 @@ final class RequestBodyStream extends InputStream {
     private boolean ended;
     private boolean closed;
     private String abortReason;
+    private byte[] inline;
 
     RequestBodyStream(int window, IntConsumer grant, boolean ended) {
         this.window = window;
         this.grant = grant;
         this.ended = ended;
+    }
+
+    /** A body that came whole inside the request head (protocol 2): no credit was spent, none is granted. */
+    static RequestBodyStream inline(int window, byte[] bytes) {
+        RequestBodyStream s = new RequestBodyStream(window, n -> { }, true);
+        if (bytes.length > 0) {
+            s.chunks.add(ByteBuffer.wrap(bytes));
+            s.held = bytes.length;
+        }
+        s.inline = bytes;
+        return s;
+    }
+
+    /** The whole body when it came inline and nothing has been read yet, else null. */
+    synchronized byte[] inlineBytes() {
+        return inline != null && held == inline.length && !closed ? inline : null;
     }
 
     /** A DATA payload from the gateway; the buffer is owned by this stream from now on. */

@@ -2,6 +2,7 @@ package dev.captun.client;
 
 import dev.captun.protocol.Header;
 import dev.captun.protocol.HopByHop;
+import dev.captun.protocol.Protocol;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -107,6 +108,11 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             if (entity == null) {
                 done.set(true);
                 r = TunnelResponse.empty(resp.getCode()).headers(headers);
+            } else if (entity.getContentLength() >= 0 && entity.getContentLength() <= Protocol.INLINE_BODY_MAX) {
+                // Small and of known length: read it here so it can travel in one frame with the head.
+                byte[] bytes = entity.getContent().readAllBytes();
+                done.set(true);
+                r = TunnelResponse.bytes(resp.getCode(), bytes).headers(headers);
             } else {
                 r = TunnelResponse.streaming(resp.getCode(), os -> {
                     byte[] buf = new byte[64 * 1024];
@@ -142,6 +148,10 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             }
         }
         boolean bodyMethod = BODY_METHODS.contains(req.method().toUpperCase(Locale.ROOT));
+        byte[] inline = ((RequestBodyStream) req.body()).inlineBytes();
+        if (inline != null) {
+            return inline.length == 0 && !bodyMethod ? null : new ByteArrayEntity(inline, null);
+        }
         if (length == 0 || (length < 0 && ((RequestBodyStream) req.body()).awaitEmpty())) {
             return bodyMethod ? new ByteArrayEntity(new byte[0], null) : null;
         }

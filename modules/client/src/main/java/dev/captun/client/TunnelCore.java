@@ -41,6 +41,8 @@ final class TunnelCore {
     private final ConcurrentHashMap<Integer, Stream> streams = new ConcurrentHashMap<>();
     private final CompletableFuture<Control.Ready> ready = new CompletableFuture<>();
     private volatile int window = Protocol.DEFAULT_WINDOW;
+    /** Whether the gateway takes whole small bodies inside the response head (protocol 2). */
+    private volatile boolean inlineBodies;
     private volatile boolean closed;
     private volatile long lastSeenNanos = System.nanoTime();
     private volatile Control.Close announcedClose;
@@ -117,7 +119,7 @@ final class TunnelCore {
         } else if (c instanceof Control.Ping p) {
             send(new Control.Pong(p.nonce()));
         } else if (c instanceof Control.Ready r) {
-            if (r.version() != Protocol.VERSION) {
+            if (r.version() < Protocol.MIN_VERSION || r.version() > Protocol.VERSION) {
                 ProtocolException e = new ProtocolException("gateway speaks captun protocol version " + r.version()
                         + ", this client speaks " + Protocol.VERSION);
                 ready.completeExceptionally(e);
@@ -126,6 +128,7 @@ final class TunnelCore {
             if (r.window() > 0) {
                 window = r.window();
             }
+            inlineBodies = Protocol.inlineBodies(r.version());
             ready.complete(r);
         }
         // pong: sign of life only; response: not for clients
@@ -179,7 +182,9 @@ final class TunnelCore {
         }
         final int id = r.id();
         int w = window;
-        RequestBodyStream body = new RequestBodyStream(w, n -> send(new Control.Credit(id, n)), r.end());
+        RequestBodyStream body = r.body() != null
+                ? RequestBodyStream.inline(w, r.body())
+                : new RequestBodyStream(w, n -> send(new Control.Credit(id, n)), r.end());
         TunnelRequest req = new TunnelRequest(id, r.method(), r.path() == null ? "/" : r.path(), r.headers(), r.websocket(), body);
         Stream s = new Stream(req, body, new ResponseBodyStream(id, w, this), w);
         if (streams.putIfAbsent(id, s) != null) {
@@ -191,10 +196,12 @@ final class TunnelCore {
             // answered inline: tiny, within the initial window
             streams.remove(id);
             body.close();
-            send(new Control.Response(id, 200, List.of(new Header("content-type", "application/json"),
-                    new Header("cache-control", "no-store")), false));
-            sendBinary(DataFrame.encode(DataFrame.DATA, false, id, HEALTH_BODY, 0, HEALTH_BODY.length));
-            send(new Control.End(id));
+            List<Header> headers = List.of(new Header("content-type", "application/json"), new Header("cache-control", "no-store"));
+            if (!sendWhole(id, 200, headers, HEALTH_BODY)) {
+                send(new Control.Response(id, 200, headers, false));
+                sendBinary(DataFrame.encode(DataFrame.DATA, false, id, HEALTH_BODY, 0, HEALTH_BODY.length));
+                send(new Control.End(id));
+            }
             return;
         }
         try {
@@ -203,6 +210,28 @@ final class TunnelCore {
             streams.remove(id);
             send(new Control.Reset(id, "client shutting down"));
         }
+    }
+
+    /**
+     * A whole response in one frame when the gateway takes inline bodies and it fits; false when it
+     * must go as head + DATA + end instead (nothing sent then).
+     */
+    private boolean sendWhole(int id, int status, List<Header> headers, byte[] bytes) {
+        if (bytes.length == 0) {
+            send(new Control.Response(id, status, headers, true));
+            return true;
+        }
+        if (!inlineBodies || bytes.length > Protocol.INLINE_BODY_MAX) {
+            return false;
+        }
+        String frame = ControlCodec.encode(new Control.Response(id, status, headers, true, bytes));
+        if (frame.length() > Protocol.MAX_CONTROL_CHARS) {
+            return false; // big headers: the body goes as DATA
+        }
+        if (!closed) {
+            out.sendText(frame);
+        }
+        return true;
     }
 
     /** A fixed body's length travels as content-length, so the public response is not chunked (and HEAD/range clients see it). */
@@ -248,9 +277,13 @@ final class TunnelCore {
             }
             byte[] bytes = resp.bodyBytes();
             boolean noBody = bytes != null && bytes.length == 0;
+            status = resp.status();
+            if (bytes != null && !s.isAborted() && sendWhole(id, resp.status(), withLength(resp.headers(), bytes), bytes)) {
+                headSent = true;
+                return;
+            }
             send(new Control.Response(id, resp.status(), withLength(resp.headers(), bytes), noBody));
             headSent = true;
-            status = resp.status();
             if (noBody) {
                 return;
             }

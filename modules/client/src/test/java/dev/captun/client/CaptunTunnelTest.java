@@ -134,7 +134,7 @@ class CaptunTunnelTest {
             try {
                 opener.join();
                 FakeGateway.Conn c = gw.accept();
-                assertTrue(c.requestLine.startsWith("GET /?captun-connect=1&captun-name=demo&captun-protocol=1 "), c.requestLine);
+                assertTrue(c.requestLine.startsWith("GET /?captun-connect=1&captun-name=demo&captun-protocol=2 "), c.requestLine);
                 assertEquals("captun, " + Tokens.toSubprotocol("secret"), c.headers.get("sec-websocket-protocol"));
 
                 // a request whose body arrives as a fragmented WebSocket message

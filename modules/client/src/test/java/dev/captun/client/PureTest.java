@@ -32,11 +32,11 @@ class PureTest {
         assertEquals(List.of("http://a:8080", "https://b"), Gateways.parseList(" http://a:8080 , https://b ,"));
         assertThrows(IllegalArgumentException.class, () -> Gateways.parseList("ftp://x"));
         assertThrows(IllegalArgumentException.class, () -> Gateways.parseList(" , "));
-        assertEquals("ws://127.0.0.1:8080/?captun-connect=1&captun-name=demo&captun-protocol=1",
+        assertEquals("ws://127.0.0.1:8080/?captun-connect=1&captun-name=demo&captun-protocol=2",
                 Gateways.connectUri("http://127.0.0.1:8080/", "demo", true).toString());
-        assertEquals("wss://gw.example/?captun-connect=1&captun-name=demo&captun-protocol=1",
+        assertEquals("wss://gw.example/?captun-connect=1&captun-name=demo&captun-protocol=2",
                 Gateways.connectUri("https://gw.example", "demo", true).toString());
-        assertEquals("https://gw.example/?captun-connect=1&captun-name=a%26b&captun-protocol=1",
+        assertEquals("https://gw.example/?captun-connect=1&captun-name=a%26b&captun-protocol=2",
                 Gateways.connectUri("https://gw.example", "a&b", false).toString());
     }
 

@@ -11,6 +11,7 @@ import dev.captun.protocol.Control;
 import dev.captun.protocol.ControlCodec;
 import dev.captun.protocol.DataFrame;
 import dev.captun.protocol.Header;
+import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,8 +42,38 @@ class TunnelCoreTest {
     void unknownProtocolVersionIsAProtocolError() {
         TunnelCore core = new TunnelCore(new Wire.NoOp(), req -> null, Runnable::run, null);
         assertThrows(ProtocolException.class,
-                () -> core.onText(ControlCodec.encode(new Control.Ready(2, "n", "u", 1, 15))));
+                () -> core.onText(ControlCodec.encode(new Control.Ready(Protocol.VERSION + 1, "n", "u", 1, 15))));
         assertTrue(core.ready().isCompletedExceptionally());
+    }
+
+    @Test
+    void protocolTwoCarriesSmallBodiesInsideTheHeads() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.text(200, "got:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8)),
+                WINDOW, 2)) {
+            w.core.onText(ControlCodec.encode(new Control.Request(1, "POST", "/x", List.of(), true, false,
+                    "hi".getBytes(StandardCharsets.UTF_8))));
+            Control.Response head = w.response(1);
+            assertEquals(200, head.status());
+            assertTrue(head.end());
+            assertEquals("got:hi", new String(head.body(), StandardCharsets.UTF_8));
+            assertEquals("6", Wire.header(head.headers(), "content-length"));
+            // One frame was the whole exchange: no DATA, no end, and no credit for bytes that never used any.
+            assertNull(w.stream(1).poll(200, TimeUnit.MILLISECONDS));
+            assertEquals(200, w.event().status());
+        }
+    }
+
+    @Test
+    void protocolTwoStreamsBodiesOverTheInlineLimit() throws Exception {
+        byte[] big = new byte[Protocol.INLINE_BODY_MAX + 1];
+        java.util.Arrays.fill(big, (byte) 'x');
+        try (Wire w = new Wire(req -> TunnelResponse.bytes(200, big), 1024 * 1024, 2)) {
+            w.request(1, "GET", "/big", List.of(), true);
+            Control.Response head = w.response(1);
+            assertFalse(head.end());
+            assertNull(head.body());
+            assertEquals(big.length, w.bodyUntilEnd(1).length);
+        }
     }
 
     @Test

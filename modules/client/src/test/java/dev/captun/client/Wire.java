@@ -33,10 +33,15 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
     /** Per stream: WS bytes sent to the client minus credit it granted (guarded by {@code this}). */
     private final java.util.HashMap<Integer, Long> wsOutstanding = new java.util.HashMap<>();
 
+    /** A gateway speaking protocol 1 (no inline bodies): every body travels as DATA frames. */
     Wire(TunnelHandler handler, int window) throws ProtocolException {
+        this(handler, window, 1);
+    }
+
+    Wire(TunnelHandler handler, int window, int version) throws ProtocolException {
         this.window = window;
         core = new TunnelCore(this, handler, workers, events::add);
-        core.onText(ControlCodec.encode(new Control.Ready(1, "demo", "http://gw/demo", window, 15)));
+        core.onText(ControlCodec.encode(new Control.Ready(version, "demo", "http://gw/demo", window, 15)));
     }
 
     LinkedBlockingQueue<Object> stream(int id) {

@@ -34,14 +34,29 @@ public sealed interface Control {
      * Gateway → client: a new stream. {@code path} includes the query. {@code end} is true when the
      * request has no body (no DATA or {@code end} frame follows). {@code websocket} marks a public
      * WebSocket upgrade: the client answers 101 to accept it or any other status to refuse it.
+     * Since protocol 2, {@code body} (base64 in JSON) may carry the whole request body inline, with
+     * {@code end} true: a small request is then one frame, not head + DATA + end.
      */
     @JsonTypeName("request")
-    record Request(int id, String method, String path, List<Header> headers, boolean end, boolean websocket)
-            implements Control {}
+    record Request(int id, String method, String path, List<Header> headers, boolean end, boolean websocket, byte[] body)
+            implements Control {
+        /** A head whose body (if any) follows as DATA frames. */
+        public Request(int id, String method, String path, List<Header> headers, boolean end, boolean websocket) {
+            this(id, method, path, headers, end, websocket, null);
+        }
+    }
 
-    /** Client → gateway: the response head for stream {@code id}; {@code end} = no body follows. */
+    /**
+     * Client → gateway: the response head for stream {@code id}; {@code end} = no body follows.
+     * Since protocol 2, {@code body} (base64 in JSON) may carry the whole body inline, with {@code end} true.
+     */
     @JsonTypeName("response")
-    record Response(int id, int status, List<Header> headers, boolean end) implements Control {}
+    record Response(int id, int status, List<Header> headers, boolean end, byte[] body) implements Control {
+        /** A head whose body (if any) follows as DATA frames. */
+        public Response(int id, int status, List<Header> headers, boolean end) {
+            this(id, status, headers, end, null);
+        }
+    }
 
     /** Either way: the sender's body for stream {@code id} is complete. */
     @JsonTypeName("end")

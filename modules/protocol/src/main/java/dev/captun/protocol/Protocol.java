@@ -5,7 +5,9 @@ public final class Protocol {
     private Protocol() {}
 
     /** Version spoken by this build. Sent by the client as the {@code captun-protocol} query parameter. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** Oldest version this build still speaks: version 1 has no inline bodies ({@link #INLINE_BODY_MAX}). */
+    public static final int MIN_VERSION = 1;
     /** Query parameter carrying the client's protocol version on connect. */
     public static final String VERSION_PARAM = "captun-protocol";
     /** Marker subprotocol offered by clients and echoed by the gateway on the 101. */
@@ -17,6 +19,19 @@ public final class Protocol {
     public static final int MAX_DATA_PAYLOAD = 64 * 1024;
     /** Largest WebSocket message either peer accepts (a data frame with its header, or a control frame). */
     public static final int MAX_FRAME_BYTES = MAX_DATA_PAYLOAD + DataFrame.HEADER_BYTES;
+    /**
+     * Largest body sent inline in a {@code request}/{@code response} head (protocol 2): one frame per
+     * small exchange instead of head + DATA + end. Base64 makes it ~22 KiB of JSON, well under a frame.
+     */
+    public static final int INLINE_BODY_MAX = 16 * 1024;
+    /** Largest encoded control frame a sender may emit (the receiver refuses bigger ones). */
+    public static final int MAX_CONTROL_CHARS = MAX_FRAME_BYTES;
+
+    /** Whether a peer speaking {@code version} accepts inline bodies. */
+    public static boolean inlineBodies(int version) {
+        return version >= 2;
+    }
+
     /** Initial per-stream, per-direction credit window in bytes. */
     public static final int DEFAULT_WINDOW = 256 * 1024;
     /** Default heartbeat interval; a peer silent for 3 intervals is dead. */

@@ -155,7 +155,8 @@ public final class ConnectEndpoint {
         String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
                 settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout(),
-                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics);
+                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics,
+                ConnectRequest.version(request.getUri().query().get(Protocol.VERSION_PARAM).orElse(null)));
         SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
                 behavior -> system.systemActorOf(behavior, "session-" + sessionId, Props.empty()));
         ActorRef<SessionMessage> session = spawned.session();

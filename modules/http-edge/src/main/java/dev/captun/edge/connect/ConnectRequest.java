@@ -48,6 +48,19 @@ public final class ConnectRequest {
 
     /** Whether this gateway speaks the version a client asked for ({@code null} = absent = 1). */
     public static boolean supportsVersion(String versionParam) {
-        return versionParam == null || versionParam.equals(Integer.toString(Protocol.VERSION));
+        return version(versionParam) > 0;
+    }
+
+    /** The protocol version a session speaks with this client ({@code null} = absent = 1), or -1 when unsupported. */
+    public static int version(String versionParam) {
+        if (versionParam == null) {
+            return 1;
+        }
+        for (int v = Protocol.MIN_VERSION; v <= Protocol.VERSION; v++) {
+            if (versionParam.equals(Integer.toString(v))) {
+                return v;
+            }
+        }
+        return -1;
     }
 }

@@ -31,6 +31,10 @@ public final class ForwardedHeaders {
         return clientIp.forwardedFor(peer(request), incomingXff);
     }
 
+    public boolean isTrustedProxy(InetAddress peer) {
+        return clientIp.isTrustedProxy(peer);
+    }
+
     /** {@code http} or {@code https} as the public client used it. */
     public String scheme(HttpRequest request) {
         if (clientIp.isTrustedProxy(peer(request))) {

@@ -1,9 +1,8 @@
 package dev.captun.edge.forward;
 
 import dev.captun.tunnel.TunnelEntity;
-import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -18,13 +17,15 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * need the tunnel entity on every request, so a tunnel keeps serving while its entity is being
  * moved after a crash. A route is dropped when its session ends (death watch, also across nodes)
  * or when the session answers that it is going away (replaced, closing).
+ *
+ * <p>The actor is the map's only writer; forwarding reads it directly (a lookup per request must
+ * not cost an ask). Readers may briefly see a route whose session just ended: the session answers
+ * {@code Gone} and the forwarder looks the tunnel up again.
  */
 public final class RouteCache {
     private RouteCache() {}
 
     public sealed interface Command {}
-
-    public record Get(String name, ActorRef<Optional<TunnelEntity.Route>> replyTo) implements Command {}
 
     public record Put(String name, TunnelEntity.Route route) implements Command {}
 
@@ -36,9 +37,18 @@ public final class RouteCache {
     /** A cluster member became unreachable or left: its sessions are not to be trusted any more. */
     private record NodeLost(Address address) implements Command {}
 
-    public static Behavior<Command> create() {
+    /** Routes by tunnel name, written only by the cache actor. */
+    public static final class View {
+        private final ConcurrentHashMap<String, TunnelEntity.Route> routes = new ConcurrentHashMap<>();
+
+        public TunnelEntity.Route get(String name) {
+            return routes.get(name);
+        }
+    }
+
+    public static Behavior<Command> create(View view) {
         return Behaviors.setup(ctx -> {
-            Map<String, TunnelEntity.Route> routes = new HashMap<>();
+            Map<String, TunnelEntity.Route> routes = view.routes;
             // Death watch only fires once a crashed node is removed (seconds later); unreachability
             // comes first, so new requests stop going to its sessions and ask the entity instead.
             var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
@@ -47,10 +57,6 @@ public final class RouteCache {
             subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
                     e -> new NodeLost(e.member().address())), ClusterEvent.MemberRemoved.class));
             return Behaviors.receive(Command.class)
-                    .onMessage(Get.class, m -> {
-                        m.replyTo().tell(Optional.ofNullable(routes.get(m.name())));
-                        return Behaviors.same();
-                    })
                     .onMessage(Put.class, m -> {
                         TunnelEntity.Route old = routes.get(m.name());
                         if (old == null || !old.sessionId().equals(m.route().sessionId())) {

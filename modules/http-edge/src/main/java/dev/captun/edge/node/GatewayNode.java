@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.captun.edge.connect.ConnectEndpoint;
+import dev.captun.edge.forward.Exchanges;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
 import dev.captun.edge.metrics.GatewayMetrics;
@@ -83,8 +84,12 @@ public final class GatewayNode implements AutoCloseable {
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
                     TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
+            RouteCache.View routes = new RouteCache.View();
             PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate,
-                    system.systemActorOf(RouteCache.create(), "route-cache", org.apache.pekko.actor.typed.Props.empty()));
+                    system.systemActorOf(RouteCache.create(routes), "route-cache", org.apache.pekko.actor.typed.Props.empty()), routes,
+                    // The session answers 504 at the request timeout; this only catches replies lost with a node.
+                    system.systemActorOf(Exchanges.create(settings.requestTimeout().plusSeconds(5)), "exchanges",
+                            org.apache.pekko.actor.typed.Props.empty()));
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
                     .bind((HttpRequest request) -> route(request, connect, forwarder, metrics))

@@ -2,10 +2,12 @@ package dev.captun.edge.session;
 
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
+import dev.captun.edge.session.SessionCommands.Answered;
+import dev.captun.edge.session.SessionCommands.Body;
+import dev.captun.edge.session.SessionCommands.Failed;
 import dev.captun.edge.session.SessionCommands.Forward;
-import dev.captun.edge.session.SessionCommands.ForwardFailed;
-import dev.captun.edge.session.SessionCommands.ForwardReply;
-import dev.captun.edge.session.SessionCommands.ResponseHead;
+import dev.captun.edge.session.SessionCommands.Gone;
+import dev.captun.edge.session.SessionCommands.Reply;
 import dev.captun.protocol.Control;
 import dev.captun.protocol.ControlCodec;
 import dev.captun.protocol.DataFrame;
@@ -36,7 +38,6 @@ import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.SharedKillSwitch;
-import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -55,7 +56,15 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Fixed facts about the session, chosen by the connect endpoint. */
     public record Setup(String name, String sessionId, Credential credential, String publicUrl,
                         EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
-                        Duration reassertInterval, Duration requestTimeout, int maxInFlight, GatewayMetrics metrics) {}
+                        Duration reassertInterval, Duration requestTimeout, int maxInFlight, GatewayMetrics metrics,
+                        int protocolVersion) {
+        /** The version both ends speak (the client's, which the gateway accepted). */
+        public Setup {
+            if (protocolVersion < Protocol.MIN_VERSION || protocolVersion > Protocol.VERSION) {
+                throw new IllegalArgumentException("protocol version " + protocolVersion);
+            }
+        }
+    }
 
     /** The socket's outbound side, pre-materialized by {@link SessionSocket}. */
     public record Outbound(BoundedSourceQueue<Message> control, Sink<Message, NotUsed> data, SharedKillSwitch kill) {}
@@ -82,29 +91,47 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** The public side of stream {@code id}'s response finished (completed or went away). */
     record PublicDone(int id) implements SessionMessage {}
 
-    record StreamTimeout(int id) implements SessionMessage {}
 
     /** Admission failed before the socket attached: stop without touching the entity's entry. */
     public enum Abandon implements SessionMessage { INSTANCE }
 
-    private enum Tick implements SessionMessage { HEARTBEAT, REASSERT, ATTACH_TIMEOUT, CLOSE_TIMEOUT }
+    /** SWEEP runs only while some stream waits for its response head (the 504 deadline). */
+    private enum Tick implements SessionMessage { HEARTBEAT, REASSERT, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
 
-    /** Per-stream state. */
+    /**
+     * Per-stream state: AWAITING_HEAD (the public side waits for the response head; {@code replyTo}
+     * and {@code deadline} apply), then STREAMING (a response body flows through {@code responseBody}
+     * under {@code window}). A stream whose response came whole is removed at once.
+     */
     private static final class Stream {
         final int id;
+        final long exchange;
         final boolean websocketRequest;
+        final long deadlineNanos;
         boolean websocket; // after a 101: the stream carries WebSocket fragments both ways
-        java.util.function.Consumer<ForwardReply> replyTo; // until the head arrives
-        CreditGate.Handle requestCredit;
-        BoundedSourceQueue<ByteString> responseBody;
-        long received;
-        long consumed;
-        long ungranted;
+        ActorRef<Reply> replyTo; // while AWAITING_HEAD; null once answered
+        CreditGate.Handle requestCredit; // a streamed request body (null when none or inline)
+        BoundedSourceQueue<ByteString> responseBody; // STREAMING
+        ReceiveWindow window;
 
-        Stream(int id, boolean websocket, java.util.function.Consumer<ForwardReply> replyTo) {
+        Stream(int id, long exchange, boolean websocket, ActorRef<Reply> replyTo, long deadlineNanos) {
             this.id = id;
+            this.exchange = exchange;
             this.websocketRequest = websocket;
             this.replyTo = replyTo;
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        boolean awaitingHead() {
+            return replyTo != null;
+        }
+
+        void reply(Reply r) {
+            ActorRef<Reply> to = replyTo;
+            replyTo = null;
+            if (to != null) {
+                to.tell(r);
+            }
         }
     }
 
@@ -118,6 +145,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private final Materializer mat;
     private final Map<Integer, Stream> streams = new HashMap<>();
     private int nextStreamId = 1;
+    private int awaitingHeads;
+    private boolean sweeping;
     private long lastInboundNanos = System.nanoTime();
     private boolean attached;
     private boolean closing;
@@ -139,11 +168,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(InboundInit.class, this::onAttached)
                 .onMessage(Inbound.class, this::onInbound)
                 .onMessage(InboundDone.class, this::onInboundDone)
-                .onMessage(Forward.class, f -> startStream(f.head(), f.body(), f.replyTo()::tell))
-                .onMessage(SessionCommands.RemoteForward.class, this::onRemoteForward)
+                .onMessage(Forward.class, this::onForward)
                 .onMessage(Consumed.class, this::onConsumed)
                 .onMessage(PublicDone.class, this::onPublicDone)
-                .onMessage(StreamTimeout.class, this::onStreamTimeout)
                 .onMessage(SessionControl.Replaced.class, m -> closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON))
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
@@ -162,7 +189,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         attached = true;
         setup.metrics().tunnelAttached();
         timers.cancel(Tick.ATTACH_TIMEOUT);
-        sendControl(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
+        sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
         timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
         timers.startTimerWithFixedDelay(Tick.REASSERT, Tick.REASSERT, setup.reassertInterval());
@@ -191,6 +218,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             case CLOSE_TIMEOUT -> {
                 return Behaviors.stopped();
             }
+            case SWEEP -> sweepDeadlines();
         }
         return this;
     }
@@ -223,19 +251,21 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             if (s == null) {
                 return;
             }
-            if (s.replyTo == null) {
+            if (!s.awaitingHead()) {
                 throw new ProtocolException("second response head for stream " + r.id());
             }
-            timers.cancel(new StreamTimeout(s.id));
             s.websocket = s.websocketRequest && r.status() == 101;
-            Source<ByteString, NotUsed> body = null;
-            if (!r.end() || s.websocket) {
-                body = responseBody(s);
-            }
-            s.replyTo.accept(new ResponseHead(r.status(), r.headers() == null ? List.of() : r.headers(), body));
-            s.replyTo = null;
-            if (body == null) {
+            List<dev.captun.protocol.Header> headers = r.headers() == null ? List.of() : r.headers();
+            if (r.body() != null && !s.websocket) {
+                // Protocol 2: the whole body came with the head.
+                setup.metrics().bytesFromClient(r.body().length);
+                answer(s, new Answered(s.exchange, r.status(), headers, new Body.Inline(r.body())));
                 finish(s);
+            } else if (r.end() && !s.websocket) {
+                answer(s, new Answered(s.exchange, r.status(), headers, Body.EMPTY));
+                finish(s);
+            } else {
+                answer(s, new Answered(s.exchange, r.status(), headers, streamedBody(s)));
             }
         } else if (c instanceof Control.End e) {
             Stream s = streams.get(e.id());
@@ -269,14 +299,17 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
     }
 
-    private Source<ByteString, NotUsed> responseBody(Stream s) {
+    /** The response body as a source for the public side (a stream ref when that side is on another node). */
+    private Body streamedBody(Stream s) {
+        ActorRef<Reply> to = s.replyTo;
         // Capacity in elements = window in bytes: a client within its credit can never overflow it.
         var pair = Source.<ByteString>queue(Math.max(16, setup.window())).preMaterialize(mat);
         s.responseBody = pair.first();
+        s.window = new ReceiveWindow(setup.window());
         ActorRef<SessionMessage> self = getContext().getSelf();
         int id = s.id;
         boolean ws = s.websocket;
-        return pair.second()
+        Source<ByteString, NotUsed> source = pair.second()
                 .map(chunk -> {
                     self.tell(new Consumed(id, ws ? WsFragments.weight(chunk) : chunk.size()));
                     return chunk;
@@ -285,6 +318,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     done.whenCompleteAsync((d, e) -> self.tell(new PublicDone(id)), Runnable::run);
                     return NotUsed.getInstance();
                 });
+        return isLocal(to) ? new Body.Streamed(source) : new Body.Ref(source.runWith(StreamRefs.sourceRef(), mat));
+    }
+
+    private static boolean isLocal(ActorRef<?> ref) {
+        return ref == null || ref.path().address().hasLocalScope();
     }
 
     private void onData(ByteString frame) throws ProtocolException {
@@ -307,8 +345,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         ByteString payload = frame.drop(DataFrame.HEADER_BYTES);
         setup.metrics().bytesFromClient(payload.size());
         if (wsKind) {
-            s.received += payload.size();
-            if (s.received - s.consumed > setup.window()) {
+            if (!s.window.receive(payload.size())) {
                 fail(s, "client exceeded its credit window");
                 sendControl(new Control.Reset(s.id, "credit window exceeded"));
             } else if (s.responseBody.offer(WsFragments.fragment(kind == DataFrame.WS_TEXT, (frame.apply(0) & DataFrame.FIN) != 0, payload))
@@ -318,8 +355,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             }
             return;
         }
-        s.received += payload.size();
-        if (s.received - s.consumed > setup.window()) {
+        if (!s.window.receive(payload.size())) {
             fail(s, "client exceeded its credit window");
             sendControl(new Control.Reset(s.id, "credit window exceeded"));
             return;
@@ -332,22 +368,19 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onConsumed(Consumed m) {
         Stream s = streams.get(m.id());
-        if (s == null) {
+        if (s == null || s.window == null) {
             return this;
         }
-        s.consumed += m.bytes();
-        s.ungranted += m.bytes();
-        // Batch grants: a quarter window, or everything received so far (so the client never stalls).
-        if (s.ungranted >= setup.window() / 4 || s.consumed == s.received) {
-            sendControl(new Control.Credit(s.id, (int) s.ungranted));
-            s.ungranted = 0;
+        int grant = s.window.consume(m.bytes());
+        if (grant > 0) {
+            sendControl(new Control.Credit(s.id, grant));
         }
         return this;
     }
 
     private Behavior<SessionMessage> onPublicDone(PublicDone m) {
         Stream s = streams.get(m.id());
-        if (s != null && s.websocket && s.replyTo == null) {
+        if (s != null && s.websocket && !s.awaitingHead()) {
             // The public socket ended; its close reaches the client as ws-close through the data path.
             streams.remove(s.id);
         } else if (s != null) {
@@ -358,54 +391,78 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         return this;
     }
 
-    private Behavior<SessionMessage> onStreamTimeout(StreamTimeout m) {
-        Stream s = streams.get(m.id());
-        if (s != null && s.replyTo != null) {
-            s.replyTo.accept(new ForwardFailed(504, PlainResponses.TIMED_OUT));
-            s.replyTo = null;
-            sendControl(new Control.Reset(s.id, "request timed out"));
-            fail(s, "timed out");
+    /** The 504 deadline: one sweep a second, and only while some stream awaits its head. */
+    private void sweepDeadlines() {
+        long now = System.nanoTime();
+        for (Stream s : List.copyOf(streams.values())) {
+            if (s.awaitingHead() && now - s.deadlineNanos >= 0) {
+                answer(s, new Failed(s.exchange, 504, PlainResponses.TIMED_OUT));
+                sendControl(new Control.Reset(s.id, "request timed out"));
+                fail(s, "timed out");
+            }
         }
-        return this;
+        if (awaitingHeads == 0) {
+            timers.cancel(Tick.SWEEP);
+            sweeping = false;
+        }
     }
 
-    /** A request from another node: stream refs in, stream refs out. */
-    private Behavior<SessionMessage> onRemoteForward(SessionCommands.RemoteForward f) {
-        Source<ByteString, ?> body = f.body() == null ? Source.empty() : f.body().getSource();
-        return startStream(f.head(), body, reply -> f.replyTo().tell(toRemote(reply)));
+    private void headAwaited() {
+        awaitingHeads++;
+        if (!sweeping) {
+            sweeping = true;
+            timers.startTimerWithFixedDelay(Tick.SWEEP, Tick.SWEEP, Duration.ofSeconds(1));
+        }
     }
 
-    private SessionCommands.RemoteReply toRemote(ForwardReply reply) {
-        if (reply instanceof ResponseHead h) {
-            SourceRef<ByteString> ref = h.body() == null ? null : h.body().runWith(StreamRefs.sourceRef(), mat);
-            return new SessionCommands.RemoteResponseHead(h.status(), h.headers(), ref);
+    /** Ends a stream's AWAITING_HEAD state with {@code r} (no-op when it was already answered). */
+    private void answer(Stream s, Reply r) {
+        if (s.awaitingHead()) {
+            awaitingHeads--;
+            s.reply(r);
         }
-        if (reply instanceof SessionCommands.SessionGone) {
-            return new SessionCommands.RemoteSessionGone();
-        }
-        ForwardFailed failed = (ForwardFailed) reply;
-        return new SessionCommands.RemoteFailed(failed.status(), failed.message());
     }
 
-    private Behavior<SessionMessage> startStream(SessionCommands.RequestHead rh, Source<ByteString, ?> requestBody,
-                                                 java.util.function.Consumer<ForwardReply> replyTo) {
+    private Behavior<SessionMessage> onForward(Forward f) {
+        SessionCommands.RequestHead rh = f.head();
         if (closing || !attached) {
-            replyTo.accept(new SessionCommands.SessionGone());
+            f.replyTo().tell(new Gone(f.exchange()));
             return this;
         }
         if (setup.maxInFlight() > 0 && streams.size() >= setup.maxInFlight()) {
-            replyTo.accept(new ForwardFailed(503, PlainResponses.TOO_MANY_IN_FLIGHT));
+            f.replyTo().tell(new Failed(f.exchange(), 503, PlainResponses.TOO_MANY_IN_FLIGHT));
+            return this;
+        }
+        Body body = f.body();
+        boolean inline = body instanceof Body.Inline && Protocol.inlineBodies(setup.protocolVersion());
+        byte[] inlineBytes = inline ? ((Body.Inline) body).bytes() : null;
+        boolean hasBody = rh.websocket() || !body.hasNoBytes();
+        List<dev.captun.protocol.Header> headers = new java.util.ArrayList<>(rh.headers().size() + 1);
+        headers.addAll(rh.headers());
+        headers.add(new dev.captun.protocol.Header("x-captun-tunnel-url", setup.publicUrl())); // the URL this tunnel was given
+        var head = new Control.Request(nextStreamId, rh.method(), rh.path(), headers, !hasBody || inline, rh.websocket(),
+                inline && inlineBytes.length > 0 ? inlineBytes : null);
+        String encodedHead = ControlCodec.encode(head);
+        if (encodedHead.length() > Protocol.MAX_CONTROL_CHARS && inline) {
+            // Headers and inline body together do not fit one frame: send the body as DATA instead.
+            inline = false;
+            head = new Control.Request(nextStreamId, rh.method(), rh.path(), headers, false, rh.websocket());
+            encodedHead = ControlCodec.encode(head);
+        }
+        if (encodedHead.length() > Protocol.MAX_CONTROL_CHARS) {
+            // The protocol cannot carry this head; refusing it here keeps the tunnel and its other streams intact.
+            drain(body);
+            f.replyTo().tell(new Failed(f.exchange(), 431, PlainResponses.HEAD_TOO_LARGE));
             return this;
         }
         int id = nextStreamId++;
-        Stream s = new Stream(id, rh.websocket(), replyTo);
+        Stream s = new Stream(id, f.exchange(), rh.websocket(), f.replyTo(), System.nanoTime() + setup.requestTimeout().toNanos());
         streams.put(id, s);
-        var head = new Control.Request(id, rh.method(), rh.path(), rh.headers(), !rh.hasBody(), rh.websocket());
-        // With a body, the head travels with it on the data path (one producer keeps head, body and end in order).
-        java.util.function.Supplier<Source<Message, NotUsed>> headFrame = () -> Source.single(TextMessage.create(ControlCodec.encode(head)));
+        headAwaited();
+        Message headFrame = TextMessage.create(encodedHead);
         if (rh.websocket()) {
             // Public→client WebSocket fragments: whole elements under credit, a close becomes ws-close.
-            s.requestCredit = headFrame.get().concatMat(requestBody
+            s.requestCredit = Source.single(headFrame).concatMat(body.asSource()
                             .takeWhile(e -> WsFragments.type(e) != WsFragments.CLOSE, true) // the public socket's last word
                             .viaMat(new CreditGate(setup.window(), WsFragments::weight), Keep.right())
                             .map(e -> {
@@ -415,11 +472,24 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                             .recoverWithRetries(1, Throwable.class, () -> Source.single(
                                     TextMessage.create(ControlCodec.encode(new Control.WsClose(id, 1011, "public socket failed"))))),
                     Keep.right()).to(outbound.data()).run(mat);
-        } else if (rh.hasBody()) {
+        } else if (inline || !hasBody) {
+            // One frame, nothing follows on the data path: the control queue keeps it in order, no stream is run.
+            offerControl(headFrame);
+            if (inline) {
+                setup.metrics().bytesToClient(inlineBytes.length);
+            }
+        } else if (body instanceof Body.Inline small) {
+            // A protocol-1 client: the small body as DATA + end right behind the head, all on the control queue.
+            offerControl(headFrame);
+            setup.metrics().bytesToClient(small.bytes().length);
+            offerControl(BinaryMessage.create(ByteString.fromArrayUnsafe(DataFrame.header(DataFrame.DATA, false, id))
+                    .concat(ByteString.fromArrayUnsafe(small.bytes()))));
+            offerControl(TextMessage.create(ControlCodec.encode(new Control.End(id))));
+        } else {
             ByteString dataHeader = ByteString.fromArrayUnsafe(DataFrame.header(DataFrame.DATA, false, id));
             Message end = TextMessage.create(ControlCodec.encode(new Control.End(id)));
             Message reset = TextMessage.create(ControlCodec.encode(new Control.Reset(id, "public request body failed")));
-            Source<Message, CreditGate.Handle> bodyFrames = requestBody
+            Source<Message, CreditGate.Handle> bodyFrames = body.asSource()
                     .viaMat(new CreditGate(setup.window(), Protocol.MAX_DATA_PAYLOAD), Keep.right())
                     .filter(chunk -> !chunk.isEmpty())
                     .<Message>map(chunk -> {
@@ -429,13 +499,18 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     .concat(Source.single(end))
                     // A producer failure would fail the whole MergeHub (the tunnel): turn it into a reset of this stream.
                     .recoverWithRetries(1, Throwable.class, () -> Source.single(reset));
-            s.requestCredit = headFrame.get().concatMat(bodyFrames, Keep.right()).to(outbound.data()).run(mat);
-        } else {
-            // Nothing follows a bodyless head on the data path, so the cheap control queue keeps it in order.
-            sendControl(head);
+            // The head travels with its body on the data path: one producer keeps head, body and end in order.
+            s.requestCredit = Source.single(headFrame).concatMat(bodyFrames, Keep.right()).to(outbound.data()).run(mat);
         }
-        timers.startSingleTimer(new StreamTimeout(id), new StreamTimeout(id), setup.requestTimeout());
         return this;
+    }
+
+    /** A body that will never be sent still has to be consumed (or its producer cancelled). */
+    private void drain(Body body) {
+        Source<ByteString, ?> src = body instanceof Body.Inline ? null : body.asSource();
+        if (src != null) {
+            src.runWith(Sink.cancelled(), mat);
+        }
     }
 
     private static Message wsFrame(int id, ByteString e) {
@@ -449,8 +524,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     /** The stream is over from the tunnel client's side (response complete): forget it. */
     private void finish(Stream s) {
-        streams.remove(s.id);
-        timers.cancel(new StreamTimeout(s.id));
+        forget(s);
         // A WebSocket's public side ends by itself once its close has gone out; cancelling it here would
         // race a plain 1000 ahead of the close code the public client must see.
         if (s.requestCredit != null && !s.websocket) {
@@ -458,13 +532,13 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
     }
 
-    private void fail(Stream s, String why) {
+    private void forget(Stream s) {
         streams.remove(s.id);
-        timers.cancel(new StreamTimeout(s.id));
-        if (s.replyTo != null) {
-            s.replyTo.accept(new ForwardFailed(502, PlainResponses.FETCH_FAILED));
-            s.replyTo = null;
-        }
+    }
+
+    private void fail(Stream s, String why) {
+        answer(s, new Failed(s.exchange, 502, PlainResponses.FETCH_FAILED));
+        streams.remove(s.id);
         if (s.responseBody != null) {
             s.responseBody.fail(new TunnelStreamException(why));
         }
@@ -515,9 +589,13 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         if (cleanedUp && !(c instanceof Control.Close)) {
             return;
         }
+        offerControl(TextMessage.create(ControlCodec.encode(c)));
+    }
+
+    private void offerControl(Message m) {
         QueueOfferResult r;
         try {
-            r = outbound.control().offer(TextMessage.create(ControlCodec.encode(c)));
+            r = outbound.control().offer(m);
         } catch (IllegalStateException socketAlreadyDone) {
             return; // the socket's outbound side already ended
         }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.tunnel.SessionMessage;
 import dev.captun.tunnel.TunnelEntity;
-import java.util.Optional;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -20,48 +20,60 @@ class RouteCacheTest {
         testKit.shutdownTestKit();
     }
 
-    private Optional<TunnelEntity.Route> get(org.apache.pekko.actor.typed.ActorRef<RouteCache.Command> cache, String name) {
-        TestProbe<Optional<TunnelEntity.Route>> reply = testKit.createTestProbe();
-        cache.tell(new RouteCache.Get(name, reply.getRef()));
-        return reply.receiveMessage();
+    private int markers;
+
+    /** The cache handles messages in order: once a marker route is visible, everything told before it was applied. */
+    private void settle(ActorRef<RouteCache.Command> cache, RouteCache.View view) {
+        TestProbe<SessionMessage> p = testKit.createTestProbe();
+        String marker = "marker-" + (++markers);
+        cache.tell(new RouteCache.Put(marker, new TunnelEntity.Route(marker, p.getRef())));
+        p.awaitAssert(() -> {
+            assertNotNull(view.get(marker));
+            return null;
+        });
     }
 
     @Test
     void remembersRoutesUntilTheSessionEndsOrIsInvalidated() {
-        var cache = testKit.spawn(RouteCache.create());
+        var view = new RouteCache.View();
+        var cache = testKit.spawn(RouteCache.create(view));
         TestProbe<SessionMessage> s1 = testKit.createTestProbe();
         TestProbe<SessionMessage> s2 = testKit.createTestProbe();
-        assertEquals(Optional.empty(), get(cache, "demo"));
+        assertNull(view.get("demo"));
         var r1 = new TunnelEntity.Route("s1", s1.getRef());
         cache.tell(new RouteCache.Put("demo", r1));
-        assertEquals(Optional.of(r1), get(cache, "demo"));
+        settle(cache, view);
+        assertEquals(r1, view.get("demo"));
 
         cache.tell(new RouteCache.Invalidate("demo", "other-session")); // stale invalidation: ignored
-        assertEquals(Optional.of(r1), get(cache, "demo"));
+        settle(cache, view);
+        assertEquals(r1, view.get("demo"));
         cache.tell(new RouteCache.Invalidate("demo", "s1"));
-        assertEquals(Optional.empty(), get(cache, "demo"));
+        settle(cache, view);
+        assertNull(view.get("demo"));
 
         var r2 = new TunnelEntity.Route("s2", s2.getRef());
         cache.tell(new RouteCache.Put("demo", r2));
-        assertEquals(Optional.of(r2), get(cache, "demo"));
+        settle(cache, view);
+        assertEquals(r2, view.get("demo"));
         s2.stop(); // the session ends: the route goes with it
-        TestProbe<Optional<TunnelEntity.Route>> reply = testKit.createTestProbe();
-        reply.awaitAssert(() -> {
-            cache.tell(new RouteCache.Get("demo", reply.getRef()));
-            assertEquals(Optional.empty(), reply.receiveMessage());
+        s1.awaitAssert(() -> {
+            assertNull(view.get("demo"));
             return null;
         });
     }
 
     @Test
     void aNewerSessionReplacesTheRoute() {
-        var cache = testKit.spawn(RouteCache.create());
+        var view = new RouteCache.View();
+        var cache = testKit.spawn(RouteCache.create(view));
         TestProbe<SessionMessage> s1 = testKit.createTestProbe();
         TestProbe<SessionMessage> s2 = testKit.createTestProbe();
         cache.tell(new RouteCache.Put("demo", new TunnelEntity.Route("s1", s1.getRef())));
         var r2 = new TunnelEntity.Route("s2", s2.getRef());
         cache.tell(new RouteCache.Put("demo", r2));
         s1.stop(); // the old session's end must not drop the new route
-        assertEquals(Optional.of(r2), get(cache, "demo"));
+        settle(cache, view);
+        assertEquals(r2, view.get("demo"));
     }
 }
