@@ -81,9 +81,22 @@ final class TunnelCore {
         return lastSeenNanos;
     }
 
+    /** A text message: one control frame, or (protocol 2) several separated by newlines. */
     void onText(String text) throws ProtocolException {
         touch();
-        Control c = ControlCodec.decode(text);
+        if (text.indexOf(Protocol.BATCH_SEPARATOR) < 0) {
+            onControl(ControlCodec.decode(text));
+        } else {
+            ControlCodec.decodeBatch(text, this::onControl);
+        }
+    }
+
+    /** Whether frames to the gateway may be batched into one text message (protocol 2). */
+    boolean batching() {
+        return inlineBodies;
+    }
+
+    private void onControl(Control c) throws ProtocolException {
         if (c instanceof Control.Request r) {
             onRequest(r);
         } else if (c instanceof Control.Credit cr) {

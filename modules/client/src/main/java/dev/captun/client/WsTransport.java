@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     private static final Logger log = LoggerFactory.getLogger(WsTransport.class);
     private static final Object CLOSE = new Object();
+    /** A WebSocket-level ping (queued like any frame: java.net.http allows one outstanding send). */
+    private static final Object PING = new Object();
 
     /** How the connection ended; {@code code} 1006 = no close frame (error, abort). */
     record CloseInfo(int code, String reason) {}
@@ -191,8 +193,10 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
                 try {
                     if (f == CLOSE) {
                         cf = w.sendClose(WebSocket.NORMAL_CLOSURE, "client closed");
+                    } else if (f == PING) {
+                        cf = w.sendPing(ByteBuffer.allocate(0));
                     } else if (f instanceof String s) {
-                        cf = w.sendText(s, true);
+                        cf = w.sendText(core.batching() ? batch(s) : s, true);
                     } else {
                         cf = w.sendBinary((ByteBuffer) f, true);
                     }
@@ -224,6 +228,25 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
         }
     }
 
+    /**
+     * Protocol 2: joins the text frames queued right behind {@code first} into one message (one
+     * send, one WebSocket message for the gateway to parse), staying under the frame limit. Stops
+     * at anything that is not text, so the order of frames is kept.
+     */
+    private String batch(String first) {
+        Object next = queue.peek();
+        if (!(next instanceof String)) {
+            return first;
+        }
+        StringBuilder sb = new StringBuilder(first);
+        while (next instanceof String s && sb.length() + 1 + s.length() <= Protocol.MAX_CONTROL_CHARS) {
+            queue.poll(); // single consumer (the drain loop holds `busy`): the peeked element is the one polled
+            sb.append(Protocol.BATCH_SEPARATOR).append(s);
+            next = queue.peek();
+        }
+        return sb.toString();
+    }
+
     private void sendFailed(Throwable err) {
         if (!closed.isDone()) {
             log.debug("tunnel send failed", err);
@@ -245,6 +268,10 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
             if (System.nanoTime() - core.lastSeenNanos() > 3 * nanos) {
                 log.debug("gateway silent for 3 heartbeat intervals");
                 closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
+            } else if (core.batching()) {
+                // A WebSocket ping: the gateway's WebSocket layer answers it without waking the session, so
+                // ten thousand idle tunnels cost the node next to nothing. Its pong counts as a sign of life.
+                enqueue(PING);
             } else {
                 core.send(new Control.Ping(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)));
             }

@@ -64,6 +64,17 @@ class TunnelCoreTest {
     }
 
     @Test
+    void protocolTwoBatchesSeveralFramesInOneTextMessage() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.text(200, req.path()), WINDOW, 2)) {
+            w.core.onText(ControlCodec.encode(new Control.Request(1, "GET", "/one", List.of(), true, false)) + "\n"
+                    + ControlCodec.encode(new Control.Request(2, "GET", "/two", List.of(), true, false)));
+            assertEquals("/one", new String(w.response(1).body(), StandardCharsets.UTF_8));
+            assertEquals("/two", new String(w.response(2).body(), StandardCharsets.UTF_8));
+            assertTrue(w.core.batching());
+        }
+    }
+
+    @Test
     void protocolTwoStreamsBodiesOverTheInlineLimit() throws Exception {
         byte[] big = new byte[Protocol.INLINE_BODY_MAX + 1];
         java.util.Arrays.fill(big, (byte) 'x');

@@ -27,7 +27,10 @@ public final class Protocol {
     /** Largest encoded control frame a sender may emit (the receiver refuses bigger ones). */
     public static final int MAX_CONTROL_CHARS = MAX_FRAME_BYTES;
 
-    /** Whether a peer speaking {@code version} accepts inline bodies. */
+    /** Separates control frames batched into one text message (protocol 2). */
+    public static final char BATCH_SEPARATOR = '\n';
+
+    /** Whether a peer speaking {@code version} accepts inline bodies and batched control frames. */
     public static boolean inlineBodies(int version) {
         return version >= 2;
     }

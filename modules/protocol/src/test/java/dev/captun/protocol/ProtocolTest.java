@@ -26,6 +26,30 @@ class ProtocolTest {
     }
 
     @Test
+    void inlineBodiesTravelAsBase64AndAreAbsentWhenNull() throws Exception {
+        byte[] body = "hi\n\u0000".getBytes(StandardCharsets.UTF_8);
+        String json = ControlCodec.encode(new Control.Response(4, 200, List.of(), true, body));
+        assertFalse(json.contains("\n"), "compact JSON never holds a raw newline: " + json);
+        var back = (Control.Response) ControlCodec.decode(json);
+        assertArrayEquals(body, back.body());
+        assertTrue(back.end());
+        assertFalse(ControlCodec.encode(new Control.Response(4, 200, List.of(), true)).contains("body"));
+        var req = (Control.Request) ControlCodec.decode(ControlCodec.encode(new Control.Request(5, "POST", "/", List.of(), true, false, body)));
+        assertArrayEquals(body, req.body());
+    }
+
+    @Test
+    void batchedMessagesDecodeToEveryFrameInOrder() throws Exception {
+        List<Control> frames = List.of(new Control.End(1), new Control.Credit(2, 10), new Control.Response(3, 204, List.of(), true));
+        String text = String.join("\n", frames.stream().map(ControlCodec::encode).toList());
+        List<Control> seen = new java.util.ArrayList<>();
+        ControlCodec.decodeBatch(text, seen::add);
+        assertEquals(frames, seen);
+        assertThrows(ProtocolException.class, () -> ControlCodec.decodeBatch(ControlCodec.encode(new Control.End(1)) + "\nnot json", c -> { }));
+        assertThrows(ProtocolException.class, () -> ControlCodec.decodeBatch(ControlCodec.encode(new Control.End(1)) + "\n", c -> { }));
+    }
+
+    @Test
     void unknownFieldsAreIgnoredButGarbageIsAProtocolError() throws Exception {
         assertEquals(new Control.End(1), ControlCodec.decode("{\"type\":\"end\",\"id\":1,\"future\":true}"));
         assertThrows(ProtocolException.class, () -> ControlCodec.decode("{\"type\":\"nope\"}"));

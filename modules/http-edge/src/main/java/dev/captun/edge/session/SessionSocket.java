@@ -62,7 +62,15 @@ public final class SessionSocket {
         // Control frames are preferred so credit and pings are not stuck behind bulk data. The socket's outbound side
         // ends at the END marker the session queues after its last control frame (so a `close` frame is never lost,
         // as it would be with an eagerly completing merge), or at the kill switch if the queue could not take it.
-        Source<Message, NotUsed> outbound = control.second()
+        Source<Message, NotUsed> controlFrames = control.second();
+        if (Protocol.inlineBodies(setup.protocolVersion())) {
+            // Protocol 2: control frames queued while the socket is busy leave as one text message, so a burst
+            // of small responses costs one WebSocket message (Pekko runs a sub-stream per message) instead of many.
+            controlFrames = controlFrames
+                    .batchWeighted(Protocol.MAX_CONTROL_CHARS, SessionSocket::weight, SessionSocket::firstOf, SessionSocket::append)
+                    .mapConcat(SessionSocket::coalesce);
+        }
+        Source<Message, NotUsed> outbound = controlFrames
                 .mergePreferred(data.second(), false, false)
                 .takeWhile(m -> m != TunnelSession.END)
                 .via(kill.flow());
@@ -71,6 +79,57 @@ public final class SessionSocket {
 
     private static long weight(Object frame) {
         return frame instanceof String s ? s.length() : ((ByteString) frame).size();
+    }
+
+    private static long weight(Message m) {
+        if (m.isText()) {
+            return m.asTextMessage().isStrict() ? m.asTextMessage().getStrictText().length() + 1 : Protocol.MAX_CONTROL_CHARS;
+        }
+        return m.asBinaryMessage().isStrict() ? m.asBinaryMessage().getStrictData().size() : Protocol.MAX_CONTROL_CHARS;
+    }
+
+    private static List<Message> firstOf(Message m) {
+        List<Message> batch = new ArrayList<>(8);
+        batch.add(m);
+        return batch;
+    }
+
+    private static List<Message> append(List<Message> batch, Message m) {
+        batch.add(m);
+        return batch;
+    }
+
+    /**
+     * Consecutive strict text frames joined by the batch separator (their total stays under one
+     * frame: the batch's weight bound); binary frames and the END marker stay separate messages.
+     */
+    static List<Message> coalesce(List<Message> batch) {
+        if (batch.size() == 1) {
+            return batch;
+        }
+        List<Message> out = new ArrayList<>(2);
+        StringBuilder text = null;
+        for (Message m : batch) {
+            boolean joinable = m != TunnelSession.END && m.isText() && m.asTextMessage().isStrict();
+            if (joinable) {
+                String t = m.asTextMessage().getStrictText();
+                if (text == null) {
+                    text = new StringBuilder(t);
+                } else {
+                    text.append(Protocol.BATCH_SEPARATOR).append(t);
+                }
+            } else {
+                if (text != null) {
+                    out.add(org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.toString()));
+                    text = null;
+                }
+                out.add(m);
+            }
+        }
+        if (text != null) {
+            out.add(org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.toString()));
+        }
+        return out;
     }
 
     /** Collects a (possibly streamed) message, refusing anything bigger than a protocol frame. */

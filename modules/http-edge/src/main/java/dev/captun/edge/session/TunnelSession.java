@@ -146,6 +146,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private final Map<Integer, Stream> streams = new HashMap<>();
     private int nextStreamId = 1;
     private int awaitingHeads;
+    /** Protocol 2: text messages may carry several control frames. */
+    private final boolean batched;
     private boolean sweeping;
     private long lastInboundNanos = System.nanoTime();
     private boolean attached;
@@ -158,6 +160,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         this.setup = setup;
         this.outbound = outbound;
         this.mat = Materializer.matFromSystem(ctx.getSystem());
+        this.batched = Protocol.inlineBodies(setup.protocolVersion());
         // The 101 normally follows admission within milliseconds; a client that vanished in between must not hold the name.
         timers.startSingleTimer(Tick.ATTACH_TIMEOUT, Tick.ATTACH_TIMEOUT, Duration.ofSeconds(10));
     }
@@ -231,7 +234,15 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     break;
                 }
                 if (frame instanceof String text) {
-                    onControl(ControlCodec.decode(text));
+                    if (batched) {
+                        ControlCodec.decodeBatch(text, c -> {
+                            if (!closing) {
+                                onControl(c);
+                            }
+                        });
+                    } else {
+                        onControl(ControlCodec.decode(text));
+                    }
                 } else {
                     onData((ByteString) frame);
                 }
