@@ -64,6 +64,45 @@ class HostilePublicInputTest {
     }
 
     @Test
+    void publicClientsLeavingMidResponseNeverTakeTheTunnelDown() throws Exception {
+        // Each response streams in pieces; each client reads the head and a little, then drops the connection,
+        // so the session sees public sides cancel while the tunnel client is still sending and ending bodies.
+        try (CaptunTunnel streamer = CaptunTunnel.builder().gateway(Gateways.url(node)).name("streamer")
+                .listener(echoEvents::add)
+                .handler(req -> TunnelResponse.streaming(200, out -> {
+                    byte[] piece = new byte[8 * 1024];
+                    for (int i = 0; i < 64; i++) {
+                        out.write(piece);
+                    }
+                })).connect()) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+            try {
+                List<java.util.concurrent.Future<?>> runs = new ArrayList<>();
+                for (int i = 0; i < 64; i++) {
+                    runs.add(pool.submit(() -> {
+                        try (java.net.Socket s = new java.net.Socket("127.0.0.1", node.port())) {
+                            s.getOutputStream().write(("GET /streamer/ HTTP/1.1\r\nHost: x\r\n\r\n").getBytes());
+                            s.getInputStream().readNBytes(1024);
+                            s.setSoLinger(true, 0); // an abrupt reset, like a client killed mid-download
+                        }
+                        return null;
+                    }));
+                }
+                for (var r : runs) {
+                    r.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            var after = PublicClient.bytes(PublicClient.request(Gateways.url(node) + "/streamer/").build());
+            assertEquals(200, after.statusCode());
+            assertEquals(64 * 8 * 1024, after.body().length);
+            assertEquals(CaptunTunnel.State.CONNECTED, streamer.state());
+            assertTrue(echoEvents.stream().noneMatch(e -> e instanceof TunnelEvent.Disconnected), "tunnel events: " + echoEvents);
+        }
+    }
+
+    @Test
     void a101WithoutAnUpgradeRequestIsA502() throws Exception {
         var r = PublicClient.get(Gateways.url(node) + "/liar/");
         assertEquals(502, r.statusCode());

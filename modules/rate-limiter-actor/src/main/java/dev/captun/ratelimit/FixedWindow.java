@@ -47,6 +47,28 @@ public final class FixedWindow {
   }
 
   /**
+   * Charges up to {@code want} hits at once for an edge that hands them out locally (a lease):
+   * grants {@code min(want, limit - count)}, or rejects (charging nothing) when the bucket is full.
+   * The limit holds exactly: a node never holds more than was charged here.
+   */
+  public RateLimiter.Decision lease(int limit, long windowMillis, int want, long nowMillis) {
+    requireValid(limit, windowMillis);
+    if (want < 1) throw new IllegalArgumentException("want must be >= 1, was " + want);
+    if (!isWindowLive(nowMillis)) {
+      anchorMillis = nowMillis;
+      resetAtMillis = nowMillis + windowMillis;
+      count = 0;
+    }
+    if (count >= limit) {
+      lastRejectedAtMillis = nowMillis;
+      return new RateLimiter.Rejected(limit, retryAfterSeconds(resetAtMillis, nowMillis), resetAtMillis);
+    }
+    int granted = Math.min(want, limit - count);
+    count += granted;
+    return new RateLimiter.Leased(limit, granted, limit - count, anchorMillis, resetAtMillis);
+  }
+
+  /**
    * Read-only: what the bucket says now, without charging. Reports {@link RateLimiter.Rejected}
    * only if the live window is full and the bucket rejected a real attempt within the last
    * {@value #RECENT_REJECTION_MILLIS} ms; otherwise {@link RateLimiter.Allowed} with the slots left

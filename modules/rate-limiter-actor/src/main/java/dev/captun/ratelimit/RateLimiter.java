@@ -36,7 +36,7 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
   // ---------------------------------------------------------------- protocol
 
   /** Messages the entity accepts. */
-  public sealed interface Command extends CborSerializable permits Check, Diagnose, Refund, Stop, IdleTick {}
+  public sealed interface Command extends CborSerializable permits Check, Lease, Diagnose, Refund, Stop, IdleTick {}
 
   /**
    * Charge one hit if the bucket allows it; replies {@link Allowed} (charged) or {@link Rejected}
@@ -50,6 +50,18 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
 
     public Check(int limit, Duration window, ActorRef<Decision> replyTo) {
       this(limit, window.toMillis(), replyTo);
+    }
+  }
+
+  /**
+   * Charge up to {@code want} hits for an edge to hand out locally; replies {@link Leased} with the
+   * number granted (at least 1) or {@link Rejected} (nothing charged).
+   */
+  public record Lease(int limit, long windowMillis, int want, ActorRef<Decision> replyTo) implements Command {
+    public Lease {
+      FixedWindow.requireValid(limit, windowMillis);
+      if (want < 1) throw new IllegalArgumentException("want must be >= 1, was " + want);
+      Objects.requireNonNull(replyTo, "replyTo");
     }
   }
 
@@ -88,7 +100,7 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
   public sealed interface Reply extends CborSerializable permits Decision, Refunded {}
 
   /** Answer to {@link Check} and {@link Diagnose}. */
-  public sealed interface Decision extends Reply permits Allowed, Rejected {
+  public sealed interface Decision extends Reply permits Allowed, Leased, Rejected {
     int limit();
   }
 
@@ -99,6 +111,9 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
    * epoch millis when the window ends.
    */
   public record Allowed(int limit, int remaining, long windowId, long resetAtMillis) implements Decision {}
+
+  /** Answer to {@link Lease}: {@code granted} hits (≥ 1) charged to window {@code windowId}. */
+  public record Leased(int limit, int granted, int remaining, long windowId, long resetAtMillis) implements Decision {}
 
   /**
    * Rejected (nothing charged). {@code limit} is the bucket's limit (the
@@ -167,6 +182,7 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Check.class, this::onCheck)
+        .onMessage(Lease.class, this::onLease)
         .onMessage(Diagnose.class, this::onDiagnose)
         .onMessage(Refund.class, this::onRefund)
         .onMessage(IdleTick.class, this::onIdleTick)
@@ -181,6 +197,12 @@ public final class RateLimiter extends AbstractBehavior<RateLimiter.Command> {
       getContext().getLog().debug("rate limit {} rejected (limit {})", key, m.limit());
     }
     m.replyTo().tell(d);
+    return this;
+  }
+
+  private Behavior<Command> onLease(Lease m) {
+    long now = touch();
+    m.replyTo().tell(window.lease(m.limit(), m.windowMillis(), m.want(), now));
     return this;
   }
 

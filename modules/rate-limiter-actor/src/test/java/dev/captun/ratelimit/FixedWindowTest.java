@@ -205,4 +205,20 @@ class FixedWindowTest {
     assertThrows(IllegalArgumentException.class, () -> fw.check(0, W, now));
     assertThrows(IllegalArgumentException.class, () -> fw.check(1, 0, now));
   }
+
+  @Test
+  void aLeaseGrantsWhatIsLeftAndThenRejectsWithoutCharging() {
+    FixedWindow w = new FixedWindow();
+    var first = (RateLimiter.Leased) w.lease(10, 60_000, 4, 1_000);
+    assertEquals(4, first.granted());
+    assertEquals(6, first.remaining());
+    var second = (RateLimiter.Leased) w.lease(10, 60_000, 8, 1_001);
+    assertEquals(6, second.granted(), "never more than the limit");
+    assertEquals(first.windowId(), second.windowId());
+    assertInstanceOf(RateLimiter.Rejected.class, w.lease(10, 60_000, 1, 1_002));
+    assertEquals(10, w.count(1_002));
+    var next = (RateLimiter.Leased) w.lease(10, 60_000, 3, 61_000); // a new window
+    assertEquals(3, next.granted());
+    assertNotEquals(first.windowId(), next.windowId());
+  }
 }

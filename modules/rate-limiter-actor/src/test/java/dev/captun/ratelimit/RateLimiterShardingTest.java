@@ -160,6 +160,44 @@ class RateLimiterShardingTest {
   }
 
   @Test
+  void leasedLimiterHoldsTheLimitExactlyForSmallLimitsAndChargesAllOrNone() throws Exception {
+    var leases = new LeasedLimiter(key -> RateLimiterSharding.entityRef(testKit.system(), key), Duration.ofSeconds(10),
+        System::currentTimeMillis);
+    RateLimiterClient client = new RateLimiterClient(testKit.system(), Duration.ofSeconds(10));
+    var ip = new RateLimiterClient.Bucket(RateLimiterSharding.requestIpKey("192.0.2.31"), 10, Duration.ofMinutes(1));
+    var tunnel = new RateLimiterClient.Bucket(RateLimiterSharding.requestTunnelKey("lease-small"), 3, Duration.ofMinutes(1));
+    for (int i = 0; i < 3; i++) {
+      assertNull(leases.check(List.of(tunnel, ip)).get(10, TimeUnit.SECONDS), "request " + (i + 1));
+    }
+    Rejected r = leases.check(List.of(tunnel, ip)).get(10, TimeUnit.SECONDS);
+    assertEquals(3, r.limit());
+    // Limits under 16 lease one hit at a time: the IP bucket's hit for the rejected request went back to the entity.
+    TestProbe<Object> probe = testKit.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(7, ((Allowed) client.diagnose(ip).get(5, TimeUnit.SECONDS)).remaining());
+      return null;
+    });
+  }
+
+  @Test
+  void leasedLimiterBatchesForLargeLimitsAndNeverHandsOutMoreThanTheLimit() throws Exception {
+    var leases = new LeasedLimiter(key -> RateLimiterSharding.entityRef(testKit.system(), key), Duration.ofSeconds(10),
+        System::currentTimeMillis);
+    RateLimiterClient client = new RateLimiterClient(testKit.system(), Duration.ofSeconds(10));
+    var big = new RateLimiterClient.Bucket(RateLimiterSharding.requestTunnelKey("lease-big"), 1000, Duration.ofMinutes(1));
+    int allowed = 0;
+    for (int i = 0; i < 1100; i++) {
+      if (leases.check(List.of(big)).get(10, TimeUnit.SECONDS) == null) {
+        allowed++;
+      }
+    }
+    assertEquals(1000, allowed, "exactly the limit, however the hits were batched");
+    Decision d = client.diagnose(big).get(5, TimeUnit.SECONDS);
+    assertInstanceOf(Rejected.class, d);
+    assertTrue(leases.size() >= 1);
+  }
+
+  @Test
   void messagesUseJacksonCbor() {
     Serialization ser = SerializationExtension.get(testKit.system().classicSystem());
     TestProbe<Decision> probe = testKit.createTestProbe();
@@ -168,6 +206,8 @@ class RateLimiterShardingTest {
         List.of(
             new RateLimiter.Check(5, 60_000, probe.getRef()),
             new RateLimiter.Diagnose(5, 60_000, probe.getRef()),
+            new RateLimiter.Lease(5, 60_000, 4, probe.getRef()),
+            new RateLimiter.Leased(5, 4, 1, 42, 60_042),
             new RateLimiter.Refund(42, refunds.getRef()),
             new RateLimiter.Refund(42, null),
             new RateLimiter.Stop(),

@@ -32,7 +32,7 @@ final class Translation {
 
     /** Headers Pekko HTTP synthesizes or models outside the header list, or that the gateway sets itself. */
     private static final Set<String> NOT_FORWARDED = Set.of(
-            "raw-request-uri", "timeout-access", "remote-address", "tls-session-info",
+            "raw-request-uri", "timeout-access", "remote-address", "tls-session-info", "upgradetowebsocket",
             "content-type", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
             "x-captun-tunnel-url");
 

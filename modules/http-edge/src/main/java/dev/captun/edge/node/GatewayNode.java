@@ -80,6 +80,8 @@ public final class GatewayNode implements AutoCloseable {
             RateLimiterSharding.init(system, config.getString("captun.rate-limit.entity-role"));
             RateLimitSettings limits = RateLimitSettings.fromRoot(config);
             RateLimitGate gate = new RateLimitGate(limits, new RateLimiterClient(system, limits.timeout()),
+                    new dev.captun.ratelimit.LeasedLimiter(key -> RateLimiterSharding.entityRef(system, key), limits.timeout(),
+                            System::currentTimeMillis),
                     settings.policy() == AdmissionPolicy.Mode.PUBLIC, metrics);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,

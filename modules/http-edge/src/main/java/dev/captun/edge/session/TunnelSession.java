@@ -281,7 +281,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         } else if (c instanceof Control.End e) {
             Stream s = streams.get(e.id());
             if (s != null && s.responseBody != null) {
-                s.responseBody.complete();
+                completeQuietly(s.responseBody);
                 finish(s);
             }
         } else if (c instanceof Control.Credit cr) {
@@ -302,7 +302,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             Stream s = streams.get(wc.id());
             if (s != null && s.websocket && s.responseBody != null) {
                 s.responseBody.offer(WsFragments.close(wc.code(), wc.reason()));
-                s.responseBody.complete();
+                completeQuietly(s.responseBody);
                 finish(s);
             }
         } else {
@@ -516,6 +516,18 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         return this;
     }
 
+    /**
+     * Completing a queue whose public side already cancelled throws; that race (a public client
+     * leaving as the body ends) must never take the session, and with it the tunnel, down.
+     */
+    private static void completeQuietly(BoundedSourceQueue<ByteString> queue) {
+        try {
+            queue.complete();
+        } catch (IllegalStateException alreadyDone) {
+            // cancelled by the public side: nothing to complete
+        }
+    }
+
     /** A body that will never be sent still has to be consumed (or its producer cancelled). */
     private void drain(Body body) {
         Source<ByteString, ?> src = body instanceof Body.Inline ? null : body.asSource();
@@ -551,7 +563,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         answer(s, new Failed(s.exchange, 502, PlainResponses.FETCH_FAILED));
         streams.remove(s.id);
         if (s.responseBody != null) {
-            s.responseBody.fail(new TunnelStreamException(why));
+            try {
+                s.responseBody.fail(new TunnelStreamException(why));
+            } catch (IllegalStateException alreadyDone) {
+                // the public side already went away (cancelled) or the body completed: nothing to fail
+            }
         }
         if (s.requestCredit != null && !s.websocket) {
             s.requestCredit.cancel();
