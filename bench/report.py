@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""bench/run helper: the markdown report from bench/run's TSV (standard library only).
+
+Usage: report.py TSV
+
+Prints the tables (small responses, large bodies), the ratios of every captun path to ssh -R,
+localtunnel and the nginx hop, public over trusted policy, the SDK handler's req/s, the p99 each path
+adds over direct nginx, the node's CPU per request, the idle-tunnel figures and issue 12's targets
+with the measured values. Missing figures print as n/a.
+"""
+import csv
+import sys
+
+PEERS = [('ssh-r', 'ssh -R'), ('localtunnel', 'localtunnel'), ('nginx-hop', 'nginx hop')]
+CAPTUN = ['captun', 'captun-public', 'captun-sdk', 'captun-cluster']
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(x, digits=0, unit=''):
+    if x is None:
+        return 'n/a'
+    if digits == 0:
+        return '{:,.0f}{}'.format(x, unit)
+    return '{:,.{d}f}{}'.format(x, unit, d=digits)
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def load(path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f, delimiter='\t'))
+
+
+class Data:
+    def __init__(self, rows):
+        self.rows = rows
+        self.paths = []
+        self.conns = []
+        self.wrk = {}      # (path, conns) -> row
+        self.xfer = {}     # (path, kind) -> row
+        self.idle = None
+        self.skipped = []
+        self.drops = {}    # path -> (count, lines)
+        self.gaps = []     # (path, note)
+        for r in rows:
+            p, t = r['path'], r['test']
+            if t == 'skipped':
+                self.skipped.append((p, r['note']))
+                continue
+            if t == 'idle':
+                self.idle = r
+                continue
+            if t == 'drops':
+                self.drops[p] = (int(num(r['requests']) or 0), r['note'])
+                continue
+            if t == 'gap':
+                self.gaps.append((p, r['note']))
+                continue
+            if p not in self.paths:
+                self.paths.append(p)
+            if t == 'wrk':
+                c = int(r['conns'])
+                if c not in self.conns:
+                    self.conns.append(c)
+                self.wrk[(p, c)] = r
+            elif t in ('download', 'upload'):
+                self.xfer[(p, t)] = r
+
+    def rps(self, p, c):
+        r = self.wrk.get((p, c))
+        return num(r['rps']) if r else None
+
+    def p99(self, p, c):
+        r = self.wrk.get((p, c))
+        return num(r['p99_ms']) if r else None
+
+    def added_p99(self, p, c):
+        a, d = self.p99(p, c), self.p99('direct', c)
+        return None if a is None or d is None else a - d
+
+    def mbs(self, p, kind):
+        r = self.xfer.get((p, kind))
+        return num(r['mb_s']) if r else None
+
+    def node_ms(self, p, c):
+        r = self.wrk.get((p, c))
+        return num(r['node_ms_per_req']) if r else None
+
+    def client_ms(self, p, c):
+        r = self.wrk.get((p, c))
+        return num(r['client_ms_per_req']) if r else None
+
+
+def table(header, rows, align=None):
+    out = ['| ' + ' | '.join(header) + ' |',
+           '|' + '|'.join(align or (['---'] + ['---:'] * (len(header) - 1))) + '|']
+    out += ['| ' + ' | '.join(r) + ' |' for r in rows]
+    return '\n'.join(out)
+
+
+def idle_values(row):
+    v = {}
+    for kv in (row['note'] or '').split():
+        if '=' in kv:
+            k, _, x = kv.partition('=')
+            v[k] = x
+    return v
+
+
+def main():
+    d = Data(load(sys.argv[1]))
+    cs = d.conns
+    out = []
+
+    out.append('\n### Small responses (wrk, GET /hello.txt, 13 bytes)\n')
+    rows = []
+    for p in d.paths:
+        for c in cs:
+            r = d.wrk.get((p, c))
+            if not r:
+                continue
+            if r['rps'] == '':
+                rows.append([p, str(c), 'n/a', '', '', '', r['note'], '', '', '', ''])
+                continue
+            non2xx, sock = int(r['non2xx'] or 0), int(r['sock_errors'] or 0)
+            err = '0' if non2xx + sock == 0 else 'non-2xx {}, socket {}'.format(non2xx, sock)
+            req = num(r['requests'])
+            opens = num(r['tcp_opens'])
+            op = fmt(opens) if not req else '{} ({:.2f}/req)'.format(fmt(opens), opens / req)
+            rows.append([p, str(c), fmt(num(r['rps'])), r['p50_ms'], r['p99_ms'], r['p999_ms'], err,
+                         r['node_ms_per_req'] or '', r['client_ms_per_req'] or '', r['cpu'], op])
+    out.append(table(['path', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'node CPU ms/req',
+                      'tunnel client CPU ms/req', 'CPU (% of one core)', 'TCP opens'], rows,
+                     ['---', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---:', '---', '---:']))
+
+    out.append('\n### Large bodies (curl upload, checked download; median of the transfers)\n')
+    rows = []
+    for p in d.paths:
+        for kind in ('download', 'upload'):
+            r = d.xfer.get((p, kind))
+            if not r:
+                continue
+            size = num(r['bytes'])
+            rows.append([p, kind, '{:.0f} MiB'.format(size / 1048576) if size else '', fmt(num(r['mb_s'])),
+                         r['cpu'], r['note']])
+    out.append(table(['path', 'test', 'size', 'MB/s', 'CPU (last transfer)', 'note'], rows,
+                     ['---', '---', '---', '---:', '---', '---']))
+    for p, note in d.skipped:
+        out.append('- {} skipped: {}'.format(p, note))
+    if d.drops:
+        out.append('\n### Tunnel drops (the tunnel client\'s "disconnected" lines during the path)\n')
+        out.append(table(['path', 'drops', 'lines'], [[p, str(n), lines or ''] for p, (n, lines) in d.drops.items()],
+                         ['---', '---:', '---']))
+    for p, note in d.gaps:
+        out.append('- {}: {}'.format(p, note))
+
+    out.append('\n### Ratios (throughput of the first over the second, same run)\n')
+    rows = []
+    pairs = []
+    for p in CAPTUN:
+        if p not in d.paths:
+            continue
+        for q, _ in PEERS:
+            if q in d.paths:
+                pairs.append((p, q))
+    if 'captun' in d.paths:
+        for p in ('captun-public', 'captun-sdk', 'captun-cluster'):
+            if p in d.paths:
+                pairs.append((p, 'captun'))
+    for p, q in pairs:
+        cells = ['{} / {}'.format(p, q)]
+        cells += [fmt(ratio(d.rps(p, c), d.rps(q, c)), 2) for c in cs]
+        cells += [fmt(ratio(d.mbs(p, k), d.mbs(q, k)), 2) for k in ('download', 'upload')]
+        rows.append(cells)
+    out.append(table(['ratio'] + ['req/s c={}'.format(c) for c in cs] + ['download', 'upload'], rows))
+    out.append('\n`captun-public / captun` is public policy (limits far away) over trusted policy; '
+               '`captun-sdk` is SDK handler mode (an instant in-process answer, no local HTTP call); '
+               'its comparison with a bare Pekko WebSocket request/response loop is not measured here.')
+    if 'captun-sdk' in d.paths:
+        out.append('\nSDK handler mode req/s: ' + ', '.join(
+            '{} @{}'.format(fmt(d.rps('captun-sdk', c)), c) for c in cs) + '.')
+
+    out.append('\n### p99 added over direct nginx (ms: path p99 minus direct p99 at the same connections)\n')
+    rows = []
+    for p in d.paths:
+        if p == 'direct':
+            continue
+        rows.append([p] + [fmt(d.added_p99(p, c), 3) for c in cs])
+    out.append(table(['path'] + ['c={}'.format(c) for c in cs], rows))
+
+    cap = [p for p in CAPTUN if p in d.paths]
+    if cap:
+        out.append('\n### Node CPU per small request (ms of utime+stime of the node JVM(s) / requests completed)\n')
+        rows = []
+        for p in cap:
+            rows.append([p] + [fmt(d.node_ms(p, c), 3) for c in cs] + [fmt(d.client_ms(p, 16), 3)])
+        out.append(table(['path'] + ['node c={}'.format(c) for c in cs] + ['tunnel client c=16'], rows))
+        out.append('\nThe cluster row sums both nodes. Reference figure: the 16-connection run.')
+
+    if d.idle:
+        v = idle_values(d.idle)
+        out.append('\n### Idle tunnels (one fresh node, SDK tunnels in handler mode from one JVM)\n')
+        n = num(v.get('requested'))
+        kib = num(v.get('heap_per_tunnel_kib'))
+        rows = [
+            ['tunnels requested / connected / failed', '{} / {} / {}'.format(v.get('requested'), v.get('opened'), v.get('failed'))],
+            ['time to connect them', '{} s'.format(v.get('connect_s'))],
+            ['node heap after GC, before → after', '{:.1f} → {:.1f} MiB'.format(
+                (num(v.get('heap_before_kib')) or 0) / 1024, (num(v.get('heap_after_kib')) or 0) / 1024)],
+            ['node heap per idle tunnel', fmt(kib, 1, ' KiB')],
+            ['tunnels answering one request each', '{} of {} ({} failed, {} s)'.format(
+                v.get('answered'), v.get('opened'), v.get('request_failures'), v.get('request_s'))],
+            ['node CPU while they sit idle', '{}% of one core over {} s'.format(v.get('node_cpu_pct'), v.get('idle_s'))],
+            ['tunnel clients\' JVM CPU meanwhile', '{}% of one core'.format(v.get('client_cpu_pct'))],
+            ['still connected at the end', str(v.get('still_connected'))],
+        ]
+        if v.get('errors', '-') != '-':
+            rows.append(['connect errors', v.get('errors')])
+        out.append(table(['idle tunnels', 'value'], rows, ['---', '---']))
+
+    out.append('\n### Issue 12 targets (this run)\n')
+    rows = []
+
+    def verdict(ok):
+        return 'n/a' if ok is None else ('met' if ok else 'missed')
+
+    if 'captun' in d.paths and 'ssh-r' in d.paths:
+        rs = [ratio(d.rps('captun', c), d.rps('ssh-r', c)) for c in cs]
+        ok = None if None in rs else all(x >= 1 for x in rs)
+        rows.append(['CLI proxy req/s ≥ ssh -R at {}'.format(', '.join(map(str, cs))),
+                     ', '.join(fmt(x, 2) + '×' for x in rs), verdict(ok)])
+    if 'captun' in d.paths and 'localtunnel' in d.paths:
+        a1, l1 = d.added_p99('captun', 1), d.added_p99('localtunnel', 1)
+        a16, l16 = d.added_p99('captun', 16), d.added_p99('localtunnel', 16)
+        ok1 = None if a1 is None or l1 is None else a1 <= l1
+        ok16 = None if a16 is None or l16 is None else a16 <= l16 / 2
+        rows.append(['CLI proxy added p99 @1 ≤ localtunnel\'s', '{} vs {} ms'.format(fmt(a1, 2), fmt(l1, 2)), verdict(ok1)])
+        rows.append(['CLI proxy added p99 @16 ≤ half of localtunnel\'s', '{} vs {} ms'.format(fmt(a16, 2), fmt(l16, 2)), verdict(ok16)])
+    if 'captun-sdk' in d.paths:
+        rows.append(['SDK handler ≥ 0.8× a bare Pekko WebSocket request/response loop',
+                     '{} req/s @16 (the bare loop is not measured here)'.format(fmt(d.rps('captun-sdk', 16))), 'n/a'])
+    if 'captun-public' in d.paths and 'captun' in d.paths:
+        r = ratio(d.rps('captun-public', 16), d.rps('captun', 16))
+        rows.append(['public policy ≥ 0.8× trusted @16', fmt(r, 2) + '×', verdict(None if r is None else r >= 0.8)])
+    if 'captun' in d.paths:
+        dn, up = d.mbs('captun', 'download'), d.mbs('captun', 'upload')
+        ok = None if dn is None or up is None else dn >= 500 and up >= 500
+        big = ' / '.join('{:.0f} MiB'.format(num(d.xfer[('captun', k)]['bytes']) / 1048576)
+                         for k in ('download', 'upload') if d.xfer.get(('captun', k)) and num(d.xfer[('captun', k)]['bytes']))
+        rows.append(['1 GiB each way through one node ≥ 500 MB/s, byte-exact',
+                     '{} down, {} up MB/s ({})'.format(fmt(dn), fmt(up), big or 'n/a'), verdict(ok)])
+        nm = d.node_ms('captun', 16)
+        rows.append(['node CPU per small request ≤ 0.1 ms (CLI proxy, c=16)', fmt(nm, 3) + ' ms',
+                     verdict(None if nm is None else nm <= 0.1)])
+    if d.idle:
+        v = idle_values(d.idle)
+        kib = num(v.get('heap_per_tunnel_kib'))
+        rows.append(['idle tunnel ≤ 48 KiB of node heap', fmt(kib, 1, ' KiB'), verdict(None if kib is None else kib <= 48)])
+        n, ans = num(v.get('requested')), num(v.get('answered'))
+        rows.append(['10,000 idle tunnels on one node (-Xmx1g), every one answering',
+                     '{} of {} answered'.format(v.get('answered'), v.get('requested')),
+                     verdict(None if n is None or ans is None else (n >= 10000 and ans == n)) if n and n >= 10000
+                     else 'n/a (run with --idle 10000)'])
+        cpu = num(v.get('node_cpu_pct'))
+        rows.append(['node under 10% of one core while {} tunnels sit idle'.format(v.get('requested')),
+                     fmt(cpu, 1, '%'), verdict(None if cpu is None else cpu < 10)])
+    out.append(table(['target', 'measured', 'verdict'], rows, ['---', '---', '---']))
+    print('\n'.join(out))
+
+
+if __name__ == '__main__':
+    main()
