@@ -43,7 +43,8 @@ final class CapturingHandler implements TunnelHandler {
     TunnelResponse handle(TunnelRequest request, long replayOf, java.util.function.LongConsumer recorded) throws Exception {
         Exchange e = record(request, replayOf);
         recorded.accept(e.id);
-        TunnelRequest req = e.requestBody == null ? request : request.withBody(new TeeInput(request.body(), e.requestBody));
+        TunnelRequest req = e.requestBody == null ? request
+                : request.withBody(new TeeInput(request.body(), e.requestBody, contentLength(request.header("content-length"))));
         TunnelResponse resp;
         try {
             resp = inner.handle(req);
@@ -132,22 +133,29 @@ final class CapturingHandler implements TunnelHandler {
         return n;
     }
 
-    /** Copies what the handler reads, up to the cap; marks the body complete at its end. */
+    /**
+     * Copies what the handler reads, up to the cap; marks the body complete at its end, or once
+     * content-length bytes were read (a reader of a known length, like the proxy's, never asks for
+     * the end).
+     */
     private static final class TeeInput extends FilterInputStream {
         private final BodyCapture capture;
+        private final long length;
 
-        TeeInput(InputStream in, BodyCapture capture) {
+        TeeInput(InputStream in, BodyCapture capture, long length) {
             super(in);
             this.capture = capture;
+            this.length = length;
         }
 
         @Override
         public int read() throws IOException {
-            int b = super.read();
+            int b = in.read();
             if (b < 0) {
                 capture.complete();
             } else {
                 capture.append(b);
+                completeAtLength();
             }
             return b;
         }
@@ -159,8 +167,15 @@ final class CapturingHandler implements TunnelHandler {
                 capture.complete();
             } else {
                 capture.append(b, off, n);
+                completeAtLength();
             }
             return n;
+        }
+
+        private void completeAtLength() {
+            if (length >= 0 && capture.total() >= length) {
+                capture.complete();
+            }
         }
 
         @Override

@@ -43,7 +43,10 @@ class InspectorTest {
     void start() throws Exception {
         inspector = Inspector.builder().address("127.0.0.1:0").capacity(5).bodyCap(8).start();
         TunnelHandler app = req -> {
-            String body = new String(req.body().readAllBytes(), StandardCharsets.UTF_8);
+            // /exact reads content-length bytes and never asks for the end, as the target proxy does
+            byte[] bytes = req.path().equals("/exact") ? req.body().readNBytes(Integer.parseInt(req.header("content-length")))
+                    : req.body().readAllBytes();
+            String body = new String(bytes, StandardCharsets.UTF_8);
             handlerSaw.add(req.method() + " " + req.path() + " " + body);
             return switch (req.path()) {
                 case "/fixed" -> TunnelResponse.json(201, "{\"ok\":true,\"n\":12345}");
@@ -168,6 +171,14 @@ class InspectorTest {
         assertEquals("PUT /edited new body", handlerSaw.poll(10, TimeUnit.SECONDS));
         JsonNode e = awaitState(json(edited).get("id").asLong(), "done");
         assertEquals("[[\"x-edit\",\"yes\"],[\"content-length\",\"8\"]]", e.get("request").get("headers").toString());
+
+        call("POST", "/exact", "abc");
+        assertEquals("POST /exact abc", handlerSaw.poll());
+        long exact = json(api("GET", "/api/requests", null)).get("requests").get(0).get("id").asLong();
+        JsonNode exactBody = json(api("GET", "/api/requests/" + exact, null)).get("request").get("body");
+        assertTrue(exactBody.get("complete").asBoolean(), "complete once content-length bytes were read: " + exactBody);
+        assertEquals(202, api("POST", "/api/requests/" + exact + "/replay", "").statusCode());
+        assertEquals("POST /exact abc", handlerSaw.poll(10, TimeUnit.SECONDS));
 
         call("POST", "/big", "longer than eight");
         handlerSaw.clear();
