@@ -19,12 +19,12 @@ final class BodyCapture {
         this.cap = cap;
     }
 
-    /** A capture of a body known in full (a fixed response body, a replayed request), truncated at the cap. */
-    static BodyCapture of(byte[] body, int offset, int n, int cap) {
-        BodyCapture c = new BodyCapture(cap);
-        c.append(body, offset, n);
-        c.complete = true;
-        return c;
+    /** With room for {@code expected} bytes (a content-length) up front, so a known-size body is copied once. */
+    BodyCapture(int cap, long expected) {
+        this.cap = cap;
+        if (expected > 0) {
+            this.buf = new byte[(int) Math.min(cap, expected)];
+        }
     }
 
     /** A capture of a fixed body (read-only view, not consumed): its first {@code cap} bytes and its size. */

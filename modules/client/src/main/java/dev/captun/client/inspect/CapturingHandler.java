@@ -68,7 +68,7 @@ final class CapturingHandler implements TunnelHandler {
             e.finished();
             return resp;
         }
-        BodyCapture body = new BodyCapture(cap);
+        BodyCapture body = new BodyCapture(cap, contentLength(header(resp, "content-length")));
         e.responded(resp.status(), resp.headers(), body);
         return resp.wrapWriter(w -> out -> {
             try {
@@ -88,7 +88,7 @@ final class CapturingHandler implements TunnelHandler {
         if (!request.isWebSocket()) {
             long length = contentLength(request.header("content-length"));
             if (length > 0) {
-                body = new BodyCapture(cap);
+                body = new BodyCapture(cap, length);
             } else if (length < 0 && !request.awaitEmptyBody()) {
                 if (wrapUnknownLength) {
                     body = new BodyCapture(cap);
@@ -101,6 +101,15 @@ final class CapturingHandler implements TunnelHandler {
                 request.isWebSocket(), body, note, request::isAborted, ring::changed);
         ring.add(e);
         return e;
+    }
+
+    private static String header(TunnelResponse r, String name) {
+        for (dev.captun.protocol.Header h : r.headers()) {
+            if (h.name().equalsIgnoreCase(name)) {
+                return h.value();
+            }
+        }
+        return null;
     }
 
     static long contentLength(String v) {

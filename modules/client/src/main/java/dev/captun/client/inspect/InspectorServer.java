@@ -46,6 +46,11 @@ final class InspectorServer implements AutoCloseable {
             "/inspector.js", "inspector.js",
             "/inspector.css", "inspector.css");
     private static final long KEEP_ALIVE_MILLIS = 15_000;
+    /**
+     * At most one event per 100 ms per open page: under load every request would otherwise wake the
+     * stream (and the page would re-read the list) several times, costing the tunnel throughput.
+     */
+    private static final long MIN_EVENT_INTERVAL_MILLIS = 100;
 
     private final Inspector inspector;
     private final HttpServer server;
@@ -294,7 +299,7 @@ final class InspectorServer implements AutoCloseable {
         return o;
     }
 
-    /** One event per change (its version), a comment every 15 s so proxies and the browser keep it open. */
+    /** An event (the version) when something changed, at most one per 100 ms; a comment every 15 s keeps it open. */
     private void events(HttpExchange ex) throws IOException {
         ex.getResponseHeaders().set("content-type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("cache-control", "no-store");
@@ -312,6 +317,9 @@ final class InspectorServer implements AutoCloseable {
                 }
                 out.write((v == seen ? ":\n\n" : "data: " + v + "\n\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
+                if (v != seen) {
+                    Thread.sleep(MIN_EVENT_INTERVAL_MILLIS); // changes meanwhile go out together in the next event
+                }
                 seen = v;
             }
         } catch (InterruptedException e) {
