@@ -25,7 +25,8 @@ final class Exchange {
     final BodyCapture requestBody;
     /** Why the request body is not recorded, or null. */
     final String requestBodyNote;
-    private final BooleanSupplier aborted;
+    /** Asks the live request; dropped once the exchange ended, so the ring does not keep requests alive. */
+    private volatile BooleanSupplier aborted;
     private final Runnable changed;
 
     private volatile State state = State.PENDING;
@@ -94,13 +95,15 @@ final class Exchange {
         this.error = why;
         this.endNanos = System.nanoTime();
         this.state = s;
+        this.aborted = null;
         changed.run();
     }
 
     /** PENDING turns into ABORTED once the tunnel reset the stream (the public client left) before it finished. */
     State state() {
         State s = state;
-        return s == State.PENDING && aborted.getAsBoolean() ? State.ABORTED : s;
+        BooleanSupplier a = aborted;
+        return s == State.PENDING && a != null && a.getAsBoolean() ? State.ABORTED : s;
     }
 
     int status() {

@@ -14,7 +14,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 
-/** The JSON the page and scripts read (see the API in docs/INSPECTOR.md). */
+/** The JSON the page and scripts read (the API is listed in InspectorServer and the README). */
 final class InspectorJson {
     static final ObjectMapper MAPPER = new ObjectMapper();
 

@@ -47,10 +47,10 @@ final class InspectorServer implements AutoCloseable {
             "/inspector.css", "inspector.css");
     private static final long KEEP_ALIVE_MILLIS = 15_000;
     /**
-     * At most one event per 100 ms per open page: under load every request would otherwise wake the
+     * At most one event per 250 ms per open page: under load every request would otherwise wake the
      * stream (and the page would re-read the list) several times, costing the tunnel throughput.
      */
-    private static final long MIN_EVENT_INTERVAL_MILLIS = 100;
+    private static final long MIN_EVENT_INTERVAL_MILLIS = 250;
 
     private final Inspector inspector;
     private final HttpServer server;
@@ -299,7 +299,7 @@ final class InspectorServer implements AutoCloseable {
         return o;
     }
 
-    /** An event (the version) when something changed, at most one per 100 ms; a comment every 15 s keeps it open. */
+    /** An event (the version) when something changed, at most one per 250 ms; a comment every 15 s keeps it open. */
     private void events(HttpExchange ex) throws IOException {
         ex.getResponseHeaders().set("content-type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("cache-control", "no-store");
