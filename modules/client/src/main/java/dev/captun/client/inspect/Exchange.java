@@ -99,11 +99,14 @@ final class Exchange {
         changed.run();
     }
 
-    /** PENDING turns into ABORTED once the tunnel reset the stream (the public client left) before it finished. */
+    /**
+     * PENDING (or OPEN) turns into ABORTED once the tunnel reset the stream (the public client left)
+     * before it finished: a response never written, or a socket reset before it started, ends no other way.
+     */
     State state() {
         State s = state;
         BooleanSupplier a = aborted;
-        return s == State.PENDING && a != null && a.getAsBoolean() ? State.ABORTED : s;
+        return (s == State.PENDING || s == State.OPEN) && a != null && a.getAsBoolean() ? State.ABORTED : s;
     }
 
     int status() {

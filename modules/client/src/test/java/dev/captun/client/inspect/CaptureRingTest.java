@@ -34,6 +34,22 @@ class CaptureRingTest {
     }
 
     @Test
+    void anExchangeWhoseStreamWasResetBeforeItEndedShowsAborted() {
+        CaptureRing ring = new CaptureRing(2);
+        java.util.concurrent.atomic.AtomicBoolean reset = new java.util.concurrent.atomic.AtomicBoolean();
+        Exchange e = new Exchange(ring.nextId(), 0, "GET", "/", List.of(), false, null, null, reset::get, ring::changed);
+        assertEquals(Exchange.State.PENDING, e.state());
+        reset.set(true);
+        assertEquals(Exchange.State.ABORTED, e.state());
+        Exchange ws = new Exchange(ring.nextId(), 0, "GET", "/ws", List.of(), true, null, null, reset::get, ring::changed);
+        ws.webSocketOpened(new WsLog(10));
+        assertEquals(Exchange.State.ABORTED, ws.state(), "a socket reset before it started never closes");
+        ws.webSocketClosed(1001, "Tunnel client disconnected");
+        assertEquals(Exchange.State.CLOSED, ws.state(), "an ended exchange keeps its end");
+        assertEquals(1001, ws.closeCode());
+    }
+
+    @Test
     void rejectsAnEmptyRing() {
         assertThrows(IllegalArgumentException.class, () -> new CaptureRing(0));
     }
