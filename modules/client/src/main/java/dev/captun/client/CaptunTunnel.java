@@ -1,5 +1,6 @@
 package dev.captun.client;
 
+import dev.captun.client.inspect.Inspector;
 import dev.captun.protocol.Control;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
@@ -58,6 +59,7 @@ public final class CaptunTunnel implements AutoCloseable {
     private final String token;
     private final TunnelHandler handler;
     private final TargetProxy proxy;
+    private final Inspector inspector;
     private final TunnelListener listener;
     private final Backoff backoff;
     private final Duration connectTimeout;
@@ -83,7 +85,9 @@ public final class CaptunTunnel implements AutoCloseable {
             throw new IllegalStateException("set exactly one of handler(...) or target(...)");
         }
         this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target));
-        this.handler = b.handler != null ? b.handler : proxy;
+        TunnelHandler base = b.handler != null ? b.handler : proxy;
+        this.inspector = b.inspector;
+        this.handler = inspector == null ? base : inspector.wrap(base, proxy != null);
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> {
@@ -117,6 +121,11 @@ public final class CaptunTunnel implements AutoCloseable {
         return state;
     }
 
+    /** The request inspector this tunnel records into, or null (see {@link Builder#inspector}). */
+    public Inspector inspector() {
+        return inspector;
+    }
+
     /** Closes the tunnel WebSocket with 1000, stops reconnecting and aborts open requests. */
     @Override
     public void close() {
@@ -140,6 +149,9 @@ public final class CaptunTunnel implements AutoCloseable {
         workers.shutdownNow();
         if (proxy != null) {
             proxy.close();
+        }
+        if (inspector != null) {
+            inspector.close();
         }
     }
 
@@ -333,6 +345,7 @@ public final class CaptunTunnel implements AutoCloseable {
         private TunnelHandler handler;
         private String target;
         private TunnelListener listener;
+        private Inspector inspector;
         private Backoff backoff = Backoff.standard();
         private Duration connectTimeout = Duration.ofSeconds(10);
 
@@ -378,6 +391,15 @@ public final class CaptunTunnel implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Records every request (and WebSocket) into {@code inspector}, whose page lists, shows and
+         * replays them (see {@link Inspector}); the tunnel closes it when it closes. Off by default.
+         */
+        public Builder inspector(Inspector inspector) {
+            this.inspector = inspector;
+            return this;
+        }
+
         /** Reconnect delays (default {@link Backoff#standard()}). */
         public Builder backoff(Backoff backoff) {
             this.backoff = Objects.requireNonNull(backoff);
@@ -392,7 +414,15 @@ public final class CaptunTunnel implements AutoCloseable {
 
         /** Connects; blocks until the gateway sent {@code ready}. */
         public CaptunTunnel connect() throws CaptunConnectException {
-            CaptunTunnel t = new CaptunTunnel(this);
+            CaptunTunnel t;
+            try {
+                t = new CaptunTunnel(this);
+            } catch (RuntimeException e) {
+                if (inspector != null) {
+                    inspector.close(); // the tunnel owns it from here on, even when it never existed
+                }
+                throw e;
+            }
             try {
                 t.connectInitially();
                 return t;

@@ -48,6 +48,7 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
     private volatile boolean localClosed; // the local side sent its close or failed
     private volatile boolean closeSent;   // we sent a close to the local side
     private volatile String earlyFailure; // local error before the tunnel socket opened
+    private volatile TunnelWebSocket.Observer observer; // the request inspector, when on
     // local → tunnel assembly (java.net.http calls the listener one at a time)
     private StringBuilder text;
     private ByteArrayOutputStream binary;
@@ -109,6 +110,11 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
             resp = resp.header("content-type", ct.get());
         }
         return resp;
+    }
+
+    /** Reports the local service's messages to {@code o} (the public client's are seen by the wrapping sink). */
+    void observe(TunnelWebSocket.Observer o) {
+        observer = o;
     }
 
     // ---- tunnel → local (Sink; sequenced by the WsStream) ----
@@ -206,6 +212,10 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
             tooLarge(webSocket, t);
             return null;
         }
+        TunnelWebSocket.Observer o = observer;
+        if (o != null) {
+            o.onText(false, m);
+        }
         forward(webSocket, t.sendText(m));
         return null;
     }
@@ -232,6 +242,10 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
         }
         byte[] m = binary.toByteArray();
         binary = null;
+        TunnelWebSocket.Observer o = observer;
+        if (o != null) {
+            o.onBinary(false, ByteBuffer.wrap(m).asReadOnlyBuffer());
+        }
         forward(webSocket, t.sendBinary(m));
         return null;
     }

@@ -1,6 +1,8 @@
 package dev.captun.client;
 
 import dev.captun.protocol.Header;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,17 +18,65 @@ public final class TunnelRequest {
     private final String path;
     private final List<Header> headers;
     private final boolean websocket;
-    private final RequestBodyStream body;
+    private final InputStream body;
+    /** The request whose abort state this one shares (itself unless it is a {@link #withBody} copy). */
+    private final TunnelRequest root;
+    /** Body length when known without reading (a {@link #of} request), else -1. */
+    private final long knownLength;
     private final List<Runnable> abortHooks = new ArrayList<>();
     private boolean aborted;
 
     TunnelRequest(int streamId, String method, String path, List<Header> headers, boolean websocket, RequestBodyStream body) {
+        this(streamId, method, path, headers, websocket, body, null, -1);
+    }
+
+    private TunnelRequest(int streamId, String method, String path, List<Header> headers, boolean websocket, InputStream body,
+            TunnelRequest root, long knownLength) {
         this.streamId = streamId;
         this.method = method;
         this.path = path;
         this.headers = headers == null ? List.of() : List.copyOf(headers);
         this.websocket = websocket;
         this.body = body;
+        this.root = root == null ? this : root;
+        this.knownLength = knownLength;
+    }
+
+    /**
+     * A request that did not come through the tunnel, with a fixed body (a replay, a test). It
+     * carries a {@code content-length} matching {@code body} (any given one is replaced), so the
+     * target proxy never has to probe the body; it is never aborted.
+     */
+    public static TunnelRequest of(String method, String path, List<Header> headers, byte[] body) {
+        List<Header> h = new ArrayList<>();
+        for (Header x : headers) {
+            if (!x.name().equalsIgnoreCase("content-length") && !x.name().equalsIgnoreCase("transfer-encoding")) {
+                h.add(x);
+            }
+        }
+        h.add(new Header("content-length", Integer.toString(body.length)));
+        return new TunnelRequest(0, method, path, h, false, new ByteArrayInputStream(body.clone()), null, body.length);
+    }
+
+    /**
+     * A copy of this request that reads its body from {@code newBody} (typically a wrapper around
+     * {@link #body()} that records what passes, as the request inspector does). The copy shares this
+     * request's abort state and hooks. Note: the SDK's target proxy needs the original stream for a
+     * body without {@code content-length}, so do not wrap such a body in target mode.
+     */
+    public TunnelRequest withBody(InputStream newBody) {
+        return new TunnelRequest(streamId, method, path, headers, websocket, newBody, root, knownLength);
+    }
+
+    /**
+     * Blocks until the first body bytes or the body's end arrived (reads nothing); true when the
+     * body is empty. For a body replaced by {@link #withBody}, answers for the original body.
+     */
+    public boolean awaitEmptyBody() throws IOException {
+        if (knownLength >= 0) {
+            return knownLength == 0;
+        }
+        return root.body instanceof RequestBodyStream r ? r.awaitEmpty() : false;
     }
 
     /** Stream id on the tunnel (unique per connection). */
@@ -88,12 +138,21 @@ public final class TunnelRequest {
     }
 
     /** True once the gateway reset this stream (public client gone) or the tunnel dropped. */
-    public synchronized boolean isAborted() {
-        return aborted;
+    public boolean isAborted() {
+        if (root != this) {
+            return root.isAborted();
+        }
+        synchronized (this) {
+            return aborted;
+        }
     }
 
     /** Runs {@code hook} when the stream is aborted (at once if it already was). Used by the proxy to cancel the local call. */
     void onAbort(Runnable hook) {
+        if (root != this) {
+            root.onAbort(hook);
+            return;
+        }
         synchronized (this) {
             if (!aborted) {
                 abortHooks.add(hook);
@@ -104,6 +163,10 @@ public final class TunnelRequest {
     }
 
     void abort() {
+        if (root != this) {
+            root.abort();
+            return;
+        }
         List<Runnable> hooks;
         synchronized (this) {
             if (aborted) {

@@ -2,12 +2,15 @@ package dev.captun.client;
 
 import dev.captun.protocol.Header;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * What a {@link TunnelHandler} answers: a status, headers, and a body that is either fixed bytes or
@@ -33,13 +36,15 @@ public final class TunnelResponse {
     private final BodyWriter writer;
     private final AutoCloseable resource;
     private final Function<Executor, WsStream.Sink> webSocket;
+    /** The user's listener behind {@link #webSocket} in handler mode (so an observer can wrap the socket it is given), else null. */
+    private final TunnelWebSocket.Listener listener;
 
     private TunnelResponse(int status, List<Header> headers, byte[] bytes, BodyWriter writer, AutoCloseable resource) {
-        this(status, headers, bytes, writer, resource, null);
+        this(status, headers, bytes, writer, resource, null, null);
     }
 
     private TunnelResponse(int status, List<Header> headers, byte[] bytes, BodyWriter writer, AutoCloseable resource,
-            Function<Executor, WsStream.Sink> webSocket) {
+            Function<Executor, WsStream.Sink> webSocket, TunnelWebSocket.Listener listener) {
         if (status < 100 || status > 999) {
             throw new IllegalArgumentException("invalid status " + status);
         }
@@ -49,6 +54,7 @@ public final class TunnelResponse {
         this.writer = writer;
         this.resource = resource;
         this.webSocket = webSocket;
+        this.listener = listener;
     }
 
     /** UTF-8 text with {@code content-type: text/plain; charset=utf-8}. */
@@ -87,13 +93,18 @@ public final class TunnelResponse {
      */
     public static TunnelResponse webSocket(String subprotocol, TunnelWebSocket.Listener listener) {
         Objects.requireNonNull(listener, "listener");
-        return webSocketSink(subprotocol, WsStream.listenerSink(listener));
+        return webSocketResponse(subprotocol, WsStream.listenerSink(listener), listener);
     }
 
     static TunnelResponse webSocketSink(String subprotocol, Function<Executor, WsStream.Sink> sink) {
+        return webSocketResponse(subprotocol, sink, null);
+    }
+
+    private static TunnelResponse webSocketResponse(String subprotocol, Function<Executor, WsStream.Sink> sink,
+            TunnelWebSocket.Listener listener) {
         List<Header> h = subprotocol == null || subprotocol.isEmpty() ? List.of()
                 : List.of(new Header("sec-websocket-protocol", subprotocol));
-        return new TunnelResponse(101, h, EMPTY, null, null, sink);
+        return new TunnelResponse(101, h, EMPTY, null, null, sink, listener);
     }
 
     /** True for an accepted WebSocket ({@link #webSocket}). */
@@ -119,12 +130,12 @@ public final class TunnelResponse {
     public TunnelResponse header(String name, String value) {
         List<Header> h = new ArrayList<>(headers);
         h.add(new Header(name, value));
-        return new TunnelResponse(status, h, bytes, writer, resource, webSocket);
+        return new TunnelResponse(status, h, bytes, writer, resource, webSocket, listener);
     }
 
     /** A copy with these header fields replacing all others. */
     public TunnelResponse headers(List<Header> newHeaders) {
-        return new TunnelResponse(status, newHeaders, bytes, writer, resource, webSocket);
+        return new TunnelResponse(status, newHeaders, bytes, writer, resource, webSocket, listener);
     }
 
     public int status() {
@@ -145,6 +156,102 @@ public final class TunnelResponse {
         return bytes == null ? null : bytes.clone();
     }
 
+    /** A read-only view of the fixed body (no copy), or null for a streaming response. */
+    public ByteBuffer bodyView() {
+        return bytes == null ? null : ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+    }
+
+    /**
+     * A copy whose streaming body is produced by {@code wrap.apply(writer)} instead (e.g. a writer that
+     * records what the original writes, as the request inspector does). Fixed bodies and WebSockets are
+     * returned unchanged.
+     */
+    public TunnelResponse wrapWriter(UnaryOperator<BodyWriter> wrap) {
+        if (writer == null) {
+            return this;
+        }
+        return new TunnelResponse(status, headers, bytes, Objects.requireNonNull(wrap.apply(writer)), resource, webSocket, listener);
+    }
+
+    /**
+     * Consumes this response outside the tunnel (a replay): writes its body to {@code out} (running
+     * the writer of a streaming one), then releases what it holds (the proxy's local connection).
+     */
+    public void writeBody(OutputStream out) throws Exception {
+        try {
+            if (bytes != null) {
+                out.write(bytes);
+            } else {
+                writer.writeTo(out);
+            }
+        } finally {
+            if (resource != null) {
+                resource.close();
+            }
+        }
+    }
+
+    /**
+     * A copy of an accepted WebSocket ({@link #isWebSocket()}) whose messages, both ways, and close are
+     * also reported to {@code observer}; other responses are returned unchanged. Messages the local
+     * service sends in target mode and those a handler's listener sends are both seen.
+     */
+    public TunnelResponse withWebSocketObserver(TunnelWebSocket.Observer observer) {
+        Objects.requireNonNull(observer);
+        if (webSocket == null) {
+            return this;
+        }
+        if (listener != null) {
+            TunnelWebSocket.Listener observed = ObservedSocket.listener(listener, observer);
+            return new TunnelResponse(status, headers, bytes, writer, resource, WsStream.listenerSink(observed), observed);
+        }
+        Function<Executor, WsStream.Sink> inner = webSocket;
+        return new TunnelResponse(status, headers, bytes, writer, resource,
+                workers -> new ObservingSink(inner.apply(workers), observer), null);
+    }
+
+    /** Target mode: sees what the public client sends and the close; the local side is seen by {@link LocalWebSocket}. */
+    private static final class ObservingSink implements WsStream.Sink {
+        private final WsStream.Sink inner;
+        private final TunnelWebSocket.Observer observer;
+
+        ObservingSink(WsStream.Sink inner, TunnelWebSocket.Observer observer) {
+            this.inner = inner;
+            this.observer = observer;
+            if (inner instanceof LocalWebSocket local) {
+                local.observe(observer);
+            }
+        }
+
+        @Override
+        public CompletionStage<?> open(WsStream socket) {
+            return inner.open(socket);
+        }
+
+        @Override
+        public CompletionStage<?> text(String message) {
+            observer.onText(true, message);
+            return inner.text(message);
+        }
+
+        @Override
+        public CompletionStage<?> binary(ByteBuffer message) {
+            observer.onBinary(true, message.asReadOnlyBuffer());
+            return inner.binary(message);
+        }
+
+        @Override
+        public CompletionStage<?> close(int code, String reason, boolean abrupt) {
+            observer.onClose(code, reason);
+            return inner.close(code, reason, abrupt);
+        }
+
+        @Override
+        public void abortNow() {
+            inner.abortNow();
+        }
+    }
+
     byte[] bodyBytes() {
         return bytes;
     }
@@ -155,7 +262,7 @@ public final class TunnelResponse {
 
     /** Released by the SDK when the response is finished or discarded (the proxy's local response). */
     TunnelResponse withResource(AutoCloseable r) {
-        return new TunnelResponse(status, headers, bytes, writer, r, webSocket);
+        return new TunnelResponse(status, headers, bytes, writer, r, webSocket, listener);
     }
 
     AutoCloseable resource() {

@@ -91,4 +91,20 @@ public interface TunnelWebSocket {
          */
         default void onClose(TunnelWebSocket socket, int code, String reason) {}
     }
+
+    /**
+     * Sees the messages of one forwarded WebSocket without taking part (the request inspector; see
+     * {@link TunnelResponse#withWebSocketObserver}). Called on SDK threads, in each direction's
+     * order, before the message is handed on: must be quick, must not block and must not throw.
+     */
+    interface Observer {
+        /** A whole text message; {@code fromPublic}: sent by the public client, else toward it. */
+        void onText(boolean fromPublic, String message);
+
+        /** A whole binary message (a read-only view: copy what you keep). */
+        void onBinary(boolean fromPublic, ByteBuffer message);
+
+        /** The socket ended with this code and reason (see {@link Listener#onClose}). */
+        void onClose(int code, String reason);
+    }
 }

@@ -3,6 +3,7 @@ package dev.captun.client.cli;
 import dev.captun.client.CaptunConnectException;
 import dev.captun.client.CaptunTunnel;
 import dev.captun.client.TunnelEvent;
+import dev.captun.client.inspect.Inspector;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -24,8 +25,10 @@ public final class CaptunCli {
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
         CliArgs args;
+        InspectOption inspect;
         try {
-            args = CliArgs.parse(argv);
+            inspect = InspectOption.extract(argv);
+            args = CliArgs.parse(inspect.rest());
         } catch (IllegalArgumentException e) {
             err.println("captun: " + e.getMessage());
             return 2;
@@ -49,7 +52,7 @@ public final class CaptunCli {
                     return 0;
                 }
                 default -> {
-                    return tunnel(args, out, err);
+                    return tunnel(args, inspect, out, err);
                 }
             }
         } catch (IOException e) {
@@ -58,7 +61,7 @@ public final class CaptunCli {
         }
     }
 
-    private static int tunnel(CliArgs args, PrintStream out, PrintStream err) throws IOException {
+    private static int tunnel(CliArgs args, InspectOption inspect, PrintStream out, PrintStream err) throws IOException {
         TargetSpec target;
         try {
             target = TargetSpec.parse(args.target());
@@ -106,6 +109,26 @@ public final class CaptunCli {
         if (token != null) {
             b.token(token);
         }
+        if (inspect.enabled()) {
+            Inspector.Builder ib = Inspector.builder();
+            try {
+                if (inspect.address() != null) {
+                    ib.address(inspect.address());
+                }
+                Inspector inspector = ib.start();
+                if (!Inspector.isLoopback(inspector.address().getHostString())) {
+                    err.println("captun: warning: the inspector at " + inspector.url()
+                            + " shows every captured request to anyone who can reach that address");
+                }
+                b.inspector(inspector); // closed by the tunnel
+            } catch (IllegalArgumentException e) {
+                err.println("captun: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                err.println("captun: " + e.getMessage() + " (choose another with --inspect HOST:PORT, or --no-inspect)");
+                return 1;
+            }
+        }
         CaptunTunnel tunnel;
         try {
             tunnel = b.connect();
@@ -122,6 +145,9 @@ public final class CaptunCli {
         }, "captun-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.println("Forwarding " + tunnel.url() + " -> " + target.url());
+        if (tunnel.inspector() != null) {
+            out.println("Inspector  " + tunnel.inspector().url());
+        }
         out.flush();
         try {
             finished.await();

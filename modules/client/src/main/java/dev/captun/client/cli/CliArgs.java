@@ -7,7 +7,7 @@ public record CliArgs(String command, String target, String name, String gateway
         String configKey, String configValue) {
 
     public static final String USAGE = String.join("\n",
-            "usage: captun <target> [--name N] [--gateway URL] [--token T] [--request-logs]",
+            "usage: captun <target> [--name N] [--gateway URL] [--token T] [--request-logs] [--inspect ADDR | --no-inspect]",
             "       captun config set gateway URL | captun config set token T",
             "       captun config show",
             "",
@@ -16,6 +16,8 @@ public record CliArgs(String command, String target, String name, String gateway
             "  --gateway URL   gateway URL, or a comma-separated list (default http://127.0.0.1:8080)",
             "  --token T       tunnel token (random per run if absent)",
             "  --request-logs  print one line per request",
+            "  --inspect ADDR  serve the request inspector on ADDR (PORT or HOST:PORT; default 127.0.0.1:4040 or the next free port)",
+            "  --no-inspect    do not record requests or serve the inspector",
             "",
             "config file: ~/.config/captun/config.json {\"gateway\": ..., \"token\": ...}; flags win");
 
