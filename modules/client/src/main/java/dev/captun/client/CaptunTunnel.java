@@ -87,7 +87,7 @@ public final class CaptunTunnel implements AutoCloseable {
         this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target));
         TunnelHandler base = b.handler != null ? b.handler : proxy;
         this.inspector = b.inspector;
-        this.handler = inspector == null ? base : inspector.wrap(base, proxy != null);
+        this.handler = inspector == null ? base : inspector.wrap(base, false); // the target proxy reads any wrapped body
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> {

@@ -148,11 +148,12 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             }
         }
         boolean bodyMethod = BODY_METHODS.contains(req.method().toUpperCase(Locale.ROOT));
-        byte[] inline = ((RequestBodyStream) req.body()).inlineBytes();
+        // A body that came inline needs no streaming; a wrapped body (the inspector's tee) is streamed as usual.
+        byte[] inline = req.body() instanceof RequestBodyStream rbs ? rbs.inlineBytes() : null;
         if (inline != null) {
             return inline.length == 0 && !bodyMethod ? null : new ByteArrayEntity(inline, null);
         }
-        if (length == 0 || (length < 0 && ((RequestBodyStream) req.body()).awaitEmpty())) {
+        if (length == 0 || (length < 0 && req.awaitEmptyBody())) {
             return bodyMethod ? new ByteArrayEntity(new byte[0], null) : null;
         }
         return new InputStreamEntity(req.body(), length, null);
