@@ -56,6 +56,7 @@ public final class SoakBench {
         Process node = pb.redirectErrorStream(true).redirectOutput(nodeLog).start();
         List<String> drops = new ArrayList<>();
         CaptunTunnel tunnel = null;
+        boolean ok = false;
         try {
             waitForNode(port, node, nodeLog);
             String gateway = "http://127.0.0.1:" + port;
@@ -170,17 +171,19 @@ public final class SoakBench {
                     transfersOk.get(), wsEchoed.get(), non2xx, socketErrors);
             System.out.println("tunnel drops/reconnects/replacements: " + (drops.isEmpty() ? "none" : drops));
             failures.forEach(f -> System.out.println("FAILED " + f));
-            boolean ok = drops.isEmpty() && failures.isEmpty() && non2xx == 0 && socketErrors == 0 && transfersOk.get() > 0
+            ok = drops.isEmpty() && failures.isEmpty() && non2xx == 0 && socketErrors == 0 && transfersOk.get() > 0
                     && wsEchoed.get() > 0;
             System.out.println(ok ? "SOAK PASSED" : "SOAK FAILED (node log: " + nodeLog + ")");
-            System.exit(ok ? 0 : 1);
         } finally {
             if (tunnel != null) {
                 tunnel.close();
             }
-            node.destroy();
-            node.waitFor(15, TimeUnit.SECONDS);
+            node.destroy(); // before exiting: the node is our child and must not outlive the run
+            if (!node.waitFor(15, TimeUnit.SECONDS)) {
+                node.destroyForcibly();
+            }
         }
+        System.exit(ok ? 0 : 1);
     }
 
     /** One public WebSocket: a text message every 50 ms, each echo checked in order. */
