@@ -112,6 +112,8 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     private Active active;
     /** Owner the ledger remembers while no session is registered (after a crash), until the grace ends. */
     private String rememberedOwner;
+    /** Passivate was sent once; the shard stops us after the messages already queued. */
+    private boolean passivating;
 
     private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<ClusterSharding.ShardCommand> shard,
                          Duration idleTimeout, ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger,
@@ -180,6 +182,7 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         } else {
             m.replyTo().tell(new Admitted(claim == Claim.REPLACE));
         }
+        passivateIfFree();
         return this;
     }
 
@@ -258,17 +261,26 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
     private Behavior<Command> onLookup(Lookup m) {
         m.replyTo().tell(active == null ? new NoRoute() : new Route(active.sessionId(), active.session()));
-        if (active == null) {
-            armIdleTimer();
-        }
+        passivateIfFree();
         return this;
     }
 
     private Behavior<Command> onIdle() {
-        if (active == null && rememberedOwner == null) {
+        passivateIfFree();
+        return this;
+    }
+
+    /**
+     * An entity that holds nothing (no session, no remembered owner) stops now rather than after the
+     * idle timeout: a probe or a public request for a free name must leave no state behind, or random
+     * names would pile up entities (one per name asked about). The shard buffers what arrives for
+     * the name meanwhile and starts it afresh.
+     */
+    private void passivateIfFree() {
+        if (active == null && rememberedOwner == null && !passivating) {
+            passivating = true;
             shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
         }
-        return this;
     }
 
     private void register(Active next) {
