@@ -59,6 +59,9 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     /** The ledger's answer while the entity starts: the remembered owner's digest, or null. */
     private record LedgerLoaded(String ownerDigest) implements Command {}
 
+    /** A majority of replicas did not answer the starting read in time: fall back to this node's replica. */
+    private record LedgerMajorityUnavailable() implements Command {}
+
     private record LedgerWritten() implements Command {}
 
     public sealed interface ConnectReply extends CborSerializable {}
@@ -89,12 +92,29 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         return Behaviors.setup(ctx -> DistributedData.<Command, LWWMap<String, String>>withReplicatorMessageAdapter(ledger ->
                 Behaviors.withStash(10_000, stash -> Behaviors.withTimers(timers -> {
                     String name = ctx.getSelf().path().name();
-                    ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name), Replicator.readLocal(), replyTo),
-                            rsp -> new LedgerLoaded(rsp instanceof Replicator.GetSuccess<LWWMap<String, String>> ok
-                                    ? OwnerLedger.ownerOf(ok.dataValue(), name) : null));
+                    // A majority read: during a rebalance or after a crash this node's replica may not
+                    // have the owner yet, and admitting another token before the owner re-asserts
+                    // would hand the name away (SPEC §4).
+                    ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name),
+                                    new Replicator.ReadMajority(OwnerLedger.READ_TIMEOUT), replyTo),
+                            rsp -> {
+                                OwnerLedger.Read read = OwnerLedger.outcome(rsp, name);
+                                return read instanceof OwnerLedger.Read.Unavailable ? new LedgerMajorityUnavailable()
+                                        : new LedgerLoaded(read instanceof OwnerLedger.Read.Found f ? f.ownerDigest() : null);
+                            });
                     return Behaviors.receive(Command.class)
                             .onMessage(LedgerLoaded.class, loaded -> stash.unstashAll(new TunnelEntity(ctx, timers, shard, idleTimeout,
                                     ledger, loaded.ownerDigest(), ownershipGrace)))
+                            .onMessage(LedgerMajorityUnavailable.class, u -> {
+                                // Better this node's replica than nothing: the write that recorded the owner
+                                // was a majority write, so with most of the cluster gone it is often here too.
+                                ctx.getLog().warn("tunnel {}: no majority answered the owner-ledger read in {} ms; using this node's replica",
+                                        name, OwnerLedger.READ_TIMEOUT.toMillis());
+                                ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name), Replicator.readLocal(), replyTo),
+                                        rsp -> new LedgerLoaded(OwnerLedger.outcome(rsp, name) instanceof OwnerLedger.Read.Found f
+                                                ? f.ownerDigest() : null));
+                                return Behaviors.same();
+                            })
                             .onAnyMessage(m -> {
                                 stash.stash(m);
                                 return Behaviors.same();
