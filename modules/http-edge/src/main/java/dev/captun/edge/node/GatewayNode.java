@@ -62,7 +62,7 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withManagement(withSeeds(config, settings.seedNodes()), config);
+        Config effective = withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -94,6 +94,8 @@ public final class GatewayNode implements AutoCloseable {
                     settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
                     settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
                     policy.hasSharedToken() ? ", connect token required" : "");
+            log.info("captun cluster remoting on {} ({})", Cluster.get(system).selfMember().address(),
+                    ClusterTransport.tls(effective) ? "TLS, mutual authentication" : "plain TCP: keep it on loopback or a private network");
             int managementPort = startManagement(system, effective);
             return new GatewayNode(system, binding, settings, managementPort);
         } catch (Exception e) {
