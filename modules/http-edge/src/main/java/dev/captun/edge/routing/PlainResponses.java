@@ -24,6 +24,7 @@ public final class PlainResponses {
     public static final String TOO_MANY_TUNNELS = "Too many active tunnels from this IP";
     public static final String TOO_MANY_IN_FLIGHT = "Tunnel has too many requests in flight";
     public static final String INTERNAL_ERROR = "Internal gateway error";
+    public static final String TOO_MANY_CONNECTIONS = "Too many open connections from this IP";
 
     public static HttpResponse of(int status, String message) {
         return HttpResponse.create()
