@@ -39,7 +39,7 @@ class HostedEnvironmentTest {
         env.put("CAPTUN_POLICY", "public");
         env.put("CAPTUN_TRUSTED_PROXIES", "127.0.0.1/32");
         env.put("CAPTUN_JAVA_OPTS", "-Xms64m -Xmx256m");
-        env.put("HOSTED_RATE_LIMIT_WINDOW_SECONDS", "7");
+        env.put("HOSTED_RATE_LIMIT_WINDOW_SECONDS", "40"); // short enough to tell from the default 60, long enough for a loaded box
         env.put("HOSTED_CONNECTS_PER_IP_PER_WINDOW", "2");
         env.put("HOSTED_REQUESTS_PER_IP_PER_WINDOW", "2");
         env.put("HOSTED_REQUESTS_PER_TUNNEL_PER_WINDOW", "3");
@@ -53,7 +53,7 @@ class HostedEnvironmentTest {
             try (CaptunTunnel t = CaptunTunnel.builder().gateway("http://127.0.0.1:" + port).name("envtun")
                     .handler(req -> TunnelResponse.text(200, "ok")).connect()) { // connect 1 of 2
                 assertEquals(101, RawHttp.upgrade(port, CONNECT + "envtwo", "x-captun-connect-token: tok").status()); // 2 of 2
-                assertLimited(RawHttp.upgrade(port, CONNECT + "envthree", "x-captun-connect-token: tok"), 2, 7);
+                assertLimited(RawHttp.upgrade(port, CONNECT + "envthree", "x-captun-connect-token: tok"), 2, 40);
 
                 // Requests: 2 per client IP (told apart by the trusted proxy's x-forwarded-for), 3 per tunnel.
                 for (int i = 0; i < 2; i++) {
@@ -61,14 +61,42 @@ class HostedEnvironmentTest {
                     assertEquals(200, r.status());
                     assertEquals("ok", r.body());
                 }
-                assertLimited(RawHttp.get(port, "/envtun/", "h", "x-forwarded-for: 10.0.0.1"), 2, 7);
+                assertLimited(RawHttp.get(port, "/envtun/", "h", "x-forwarded-for: 10.0.0.1"), 2, 40);
                 assertEquals(200, RawHttp.get(port, "/envtun/", "h", "x-forwarded-for: 10.0.0.2").status());
-                assertLimited(RawHttp.get(port, "/envtun/", "h", "x-forwarded-for: 10.0.0.3"), 3, 7);
+                assertLimited(RawHttp.get(port, "/envtun/", "h", "x-forwarded-for: 10.0.0.3"), 3, 40);
 
                 // Probes: 1 per client IP in their own bucket.
                 String[] probe = {"x-captun-connect-diagnostic: 1", "x-captun-connect-token: tok", "x-forwarded-for: 10.0.0.9"};
                 assertEquals(204, RawHttp.get(port, CONNECT + "envfree", "h", probe).status());
-                assertLimited(RawHttp.get(port, CONNECT + "envfree", "h", probe), 1, 7);
+                assertLimited(RawHttp.get(port, CONNECT + "envfree", "h", probe), 1, 40);
+            }
+        }
+    }
+
+    @Test
+    void rateLimitDisabledFromTheEnvironmentLetsTrafficThroughAnUnavailableLimiter() throws Exception {
+        Path root = CliProcessTest.repoRoot();
+        int port = CliProcessTest.freePort();
+        ProcessBuilder pb = new ProcessBuilder(root.resolve("bin/captun-node").toString());
+        Map<String, String> env = pb.environment();
+        env.put("CAPTUN_PORT", Integer.toString(port));
+        env.put("CAPTUN_REMOTE_PORT", "0");
+        env.put("CAPTUN_MANAGEMENT_PORT", "0");
+        env.put("CAPTUN_POLICY", "public");
+        env.put("CAPTUN_JAVA_OPTS", "-Xms64m -Xmx256m");
+        // Limiter entities only on a role no member has: the limiter never answers.
+        env.put("CAPTUN_RATE_LIMIT_ROLE", "limiter");
+        env.put("HOSTED_RATE_LIMIT_DISABLED", "1");
+        env.put("HOSTED_REQUESTS_PER_IP_PER_WINDOW", "1");
+        try (CliProcessTest.Proc node = new CliProcessTest.Proc(pb)) {
+            node.await("captun gateway listening on http://127.0.0.1:" + port);
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway("http://127.0.0.1:" + port).name("failopen")
+                    .handler(req -> TunnelResponse.text(200, "open")).connect()) {
+                for (int i = 0; i < 3; i++) {
+                    RawHttp.Reply r = RawHttp.get(port, "/failopen/", "h");
+                    assertEquals(200, r.status(), "request " + i + " passes the unavailable limiter: " + r.head());
+                    assertEquals("open", r.body());
+                }
             }
         }
     }

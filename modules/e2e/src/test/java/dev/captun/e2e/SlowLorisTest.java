@@ -38,7 +38,7 @@ class SlowLorisTest {
 
     private static Socket connectFrom(InetAddress from, int port) throws IOException {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port, from, 0);
-        s.setSoTimeout(15_000);
+        s.setSoTimeout(30_000); // generous: a loaded 2-core box delays timers by seconds
         return s;
     }
 
@@ -105,7 +105,7 @@ class SlowLorisTest {
                     assertEquals("", sent, "closed without an answer");
                 }
                 long closedAfterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - opened);
-                assertTrue(closedAfterMs >= 2_500 && closedAfterMs < 15_000, "closed after " + closedAfterMs + " ms");
+                assertTrue(closedAfterMs >= 2_500 && closedAfterMs < 30_000, "closed after " + closedAfterMs + " ms");
             } finally {
                 for (Socket s : slow) {
                     s.close();
@@ -130,24 +130,24 @@ class SlowLorisTest {
             long t0 = System.nanoTime();
             assertEquals("", readUntilClosed(idle));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            assertTrue(ms >= 1_500 && ms < 12_000, "closed after " + ms + " ms");
+            assertTrue(ms >= 1_500 && ms < 30_000, "closed after " + ms + " ms");
         }
     }
 
     @Test
     void aResponseThatStreamsLongerThanTheHeadDeadlineIsNotCut() throws Exception {
-        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.limits.request-head-timeout-seconds = 1");
+        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.limits.request-head-timeout-seconds = 3");
              CaptunTunnel t = CaptunTunnel.builder().gateway(Gateways.url(node)).name("slowbody")
                      .handler(req -> TunnelResponse.streaming(200, out -> {
-                         for (int i = 0; i < 5; i++) {
+                         for (int i = 0; i < 8; i++) {
                              out.write(("part " + i + "\n").getBytes(StandardCharsets.UTF_8));
                              out.flush();
-                             Thread.sleep(700); // a slow producer, 3.5 s in all: well past the 1 s head deadline
+                             Thread.sleep(1000); // a slow producer, 8 s in all: well past the 3 s head deadline
                          }
                      })).connect()) {
             RawHttp.Reply r = get(CLIENT, node.port(), "/slowbody/");
             assertEquals(200, r.status(), r.head());
-            assertTrue(r.body().contains("part 0\n") && r.body().contains("part 4\n"), "the whole body: " + r.body());
+            assertTrue(r.body().contains("part 0\n") && r.body().contains("part 7\n"), "the whole body: " + r.body());
         }
     }
 }
