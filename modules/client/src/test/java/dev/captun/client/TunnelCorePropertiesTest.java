@@ -9,7 +9,13 @@ import dev.captun.protocol.Header;
 import dev.captun.protocol.ProtocolException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Queue;
 import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -22,8 +28,8 @@ import net.jqwik.api.constraints.Size;
  * The SDK's side of the wire: whatever sequence of text and binary messages a (hostile or broken)
  * gateway sends, {@link TunnelCore#onText} and {@link TunnelCore#onBinary} either accept it or throw
  * {@link ProtocolException} (the transport then closes that socket with 4002); no other exception
- * escapes, and shutting the core down afterwards never throws. Handlers run inline, so a failure
- * anywhere under the decoder surfaces here. Tries are stated in docs/SECURITY.md.
+ * escapes, none escapes a worker running a handler either, and shutting the core down afterwards
+ * never throws. Tries are stated in docs/SECURITY.md.
  */
 class TunnelCorePropertiesTest {
 
@@ -37,12 +43,27 @@ class TunnelCorePropertiesTest {
     private static TunnelHandler handler() {
         return req -> req.isWebSocket()
                 ? TunnelResponse.webSocket(null, new TunnelWebSocket.Listener() {})
-                : TunnelResponse.text(200, "ok"); // never reads the body: it arrives on this same thread
+                : TunnelResponse.text(200, "ok");
     }
 
     @Property(tries = 2000)
-    void anyMessageSequenceIsAcceptedOrAProtocolError(@ForAll("sequences") List<Msg> messages) {
-        TunnelCore core = new TunnelCore(new Wire.NoOp(), handler(), Runnable::run, event -> {});
+    void anyMessageSequenceIsAcceptedOrAProtocolError(@ForAll("sequences") List<Msg> messages) throws Exception {
+        // Handlers run on workers, as in the SDK (inline, a response waiting for credit would block the
+        // very thread that delivers the credit). What a worker throws is collected: nothing may escape there either.
+        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "property-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        Queue<Throwable> escapedOnWorkers = new ConcurrentLinkedQueue<>();
+        Executor workers = task -> pool.execute(() -> {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                escapedOnWorkers.add(t);
+            }
+        });
+        TunnelCore core = new TunnelCore(new Wire.NoOp(), handler(), workers, event -> {});
         try {
             for (Msg m : messages) {
                 try {
@@ -60,7 +81,11 @@ class TunnelCorePropertiesTest {
             }
         } finally {
             assertDoesNotThrow(() -> core.shutdown("test over"));
+            pool.shutdownNow(); // a handler still waiting for credit or body is released
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS), "workers end after shutdown");
         }
+        assertTrue(escapedOnWorkers.isEmpty(), () -> "escaped on a worker: " + escapedOnWorkers + " in "
+                + messages.stream().map(TunnelCorePropertiesTest::describe).toList());
     }
 
     private static String describe(Msg m) {
