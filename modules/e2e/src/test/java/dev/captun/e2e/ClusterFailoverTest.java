@@ -309,7 +309,9 @@ class ClusterFailoverTest {
         List<Integer> taken = new ArrayList<>();
         for (int b = 0; b < 3; b++) {
             while (true) {
-                int base = 20000 + random.nextInt(30000);
+                // Below Linux's ephemeral range (32768-60999): a port checked free there can be taken by
+                // any outgoing connection on the box before the slow node start binds it.
+                int base = 20000 + random.nextInt(12000);
                 boolean ok = taken.stream().noneMatch(t -> Math.abs(t - base) < 3);
                 for (int k = 0; k < 3 && ok; k++) {
                     ok = isFree(base + k);

@@ -70,8 +70,6 @@ class RateLimitTest {
                 assertEquals(200, r.status());
             }
             assertLimited(RawHttp.get(node.port(), "/perip/x", "127.0.0.1", "x-forwarded-for: 10.1.2.3"), 3);
-            // Requests that name no tunnel count nowhere.
-            assertEquals(404, RawHttp.get(node.port(), "/", "127.0.0.1").status());
         }
     }
 
@@ -135,9 +133,67 @@ class RateLimitTest {
                 "captun.rate-limit.connects-per-ip = 1");
              CaptunTunnel t = tunnel(node, "free")) {
             for (int i = 0; i < 5; i++) {
-                assertEquals(200, RawHttp.get(node.port(), "/free/", "h").status());
+                RawHttp.Reply r = RawHttp.get(node.port(), "/free/", "h");
+                assertEquals(200, r.status());
+                assertEquals("ok", r.body());
             }
-            assertEquals(400, RawHttp.get(node.port(), CONNECT + "free", "h").status(), "a second attempt is not rate limited");
+            // Real connect attempts (upgrades), each past the limit of 1 the SDK's connect already used.
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Reply connect = RawHttp.upgrade(node.port(), CONNECT + "free-" + i, "x-captun-connect-token: tok");
+                assertEquals(101, connect.status(), "connect " + i + " is not rate limited: " + connect.head());
+                assertEquals("websocket", connect.header("upgrade").toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+    }
+
+    @Test
+    void requestsAnsweredBeforeTheLimiterAreNotCounted() throws Exception {
+        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.rate-limit.requests-per-ip = 2");
+             CaptunTunnel t = tunnel(node, "counted")) {
+            // 404s first, while the bucket is still empty: had they been charged, it would be full.
+            for (String noName : new String[] {"/", "/%zz/", "/Bad_Name/", "/%63ounted/", "/admin/"}) {
+                RawHttp.Reply r = RawHttp.get(node.port(), noName, "h");
+                assertEquals(404, r.status(), noName);
+                assertTrue(r.body().equals("Missing tunnel name\n") || r.body().equals("Reserved Captun tunnel name\n"), r.body());
+                assertEquals("no-store", r.header("cache-control"));
+            }
+            for (int i = 0; i < 2; i++) {
+                RawHttp.Reply r = RawHttp.get(node.port(), "/counted/", "h");
+                assertEquals(200, r.status(), "request " + i + " still has its slot");
+                assertEquals("ok", r.body());
+            }
+            assertLimited(RawHttp.get(node.port(), "/counted/", "h"), 2);
+        }
+    }
+
+    @Test
+    void behindATrustedProxyTheClientsOwnXffLineDoesNotChooseItsKey() throws Exception {
+        // The proxy (loopback here) appends its own x-forwarded-for line after the one the client forged.
+        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.trusted-proxies = \"127.0.0.1/32\"",
+                "captun.rate-limit.requests-per-ip = 3");
+             CaptunTunnel t = tunnel(node, "chain")) {
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Reply r = RawHttp.get(node.port(), "/chain/", "h",
+                        "x-forwarded-for: 10.9.9." + i, "x-forwarded-for: 203.0.113.7");
+                assertEquals(200, r.status());
+                assertEquals("ok", r.body());
+            }
+            assertLimited(RawHttp.get(node.port(), "/chain/", "h", "x-forwarded-for: 10.9.9.99", "x-forwarded-for: 203.0.113.7"), 3);
+            // Another real client behind the same proxy has its own bucket.
+            RawHttp.Reply other = RawHttp.get(node.port(), "/chain/", "h", "x-forwarded-for: 10.9.9.0", "x-forwarded-for: 203.0.113.8");
+            assertEquals(200, other.status());
+        }
+    }
+
+    @Test
+    void disabledStillLimitsWhileTheLimiterAnswers() throws Exception {
+        try (GatewayNode node = Gateways.start("captun.policy = public", "captun.rate-limit.disabled = \"1\"",
+                "captun.rate-limit.requests-per-ip = 2");
+             CaptunTunnel t = tunnel(node, "stilllimited")) {
+            for (int i = 0; i < 2; i++) {
+                assertEquals(200, RawHttp.get(node.port(), "/stilllimited/", "h").status());
+            }
+            assertLimited(RawHttp.get(node.port(), "/stilllimited/", "h"), 2);
         }
     }
 

@@ -57,6 +57,11 @@ public final class RateLimiterSharding {
     return "connect:ip:" + ip;
   }
 
+  /** {@code probe:ip:<ip>}: diagnostic connect probes per client IP (a bucket of their own). */
+  public static String probeIpKey(String ip) {
+    return "probe:ip:" + ip;
+  }
+
   /** {@code request:ip:<ip>}: forwarded requests per client IP. */
   public static String requestIpKey(String ip) {
     return "request:ip:" + ip;

@@ -59,6 +59,9 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     /** The ledger's answer while the entity starts: the remembered owner's digest, or null. */
     private record LedgerLoaded(String ownerDigest) implements Command {}
 
+    /** A majority of replicas did not answer the starting read in time: fall back to this node's replica. */
+    private record LedgerMajorityUnavailable() implements Command {}
+
     private record LedgerWritten() implements Command {}
 
     public sealed interface ConnectReply extends CborSerializable {}
@@ -89,12 +92,29 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         return Behaviors.setup(ctx -> DistributedData.<Command, LWWMap<String, String>>withReplicatorMessageAdapter(ledger ->
                 Behaviors.withStash(10_000, stash -> Behaviors.withTimers(timers -> {
                     String name = ctx.getSelf().path().name();
-                    ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name), Replicator.readLocal(), replyTo),
-                            rsp -> new LedgerLoaded(rsp instanceof Replicator.GetSuccess<LWWMap<String, String>> ok
-                                    ? OwnerLedger.ownerOf(ok.dataValue(), name) : null));
+                    // A majority read: during a rebalance or after a crash this node's replica may not
+                    // have the owner yet, and admitting another token before the owner re-asserts
+                    // would hand the name away (SPEC §4).
+                    ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name),
+                                    new Replicator.ReadMajority(OwnerLedger.READ_TIMEOUT), replyTo),
+                            rsp -> {
+                                OwnerLedger.Read read = OwnerLedger.outcome(rsp, name);
+                                return read instanceof OwnerLedger.Read.Unavailable ? new LedgerMajorityUnavailable()
+                                        : new LedgerLoaded(read instanceof OwnerLedger.Read.Found f ? f.ownerDigest() : null);
+                            });
                     return Behaviors.receive(Command.class)
                             .onMessage(LedgerLoaded.class, loaded -> stash.unstashAll(new TunnelEntity(ctx, timers, shard, idleTimeout,
                                     ledger, loaded.ownerDigest(), ownershipGrace)))
+                            .onMessage(LedgerMajorityUnavailable.class, u -> {
+                                // Better this node's replica than nothing: the write that recorded the owner
+                                // was a majority write, so with most of the cluster gone it is often here too.
+                                ctx.getLog().warn("tunnel {}: no majority answered the owner-ledger read in {} ms; using this node's replica",
+                                        name, OwnerLedger.READ_TIMEOUT.toMillis());
+                                ledger.askGet(replyTo -> new Replicator.Get<>(OwnerLedger.keyFor(name), Replicator.readLocal(), replyTo),
+                                        rsp -> new LedgerLoaded(OwnerLedger.outcome(rsp, name) instanceof OwnerLedger.Read.Found f
+                                                ? f.ownerDigest() : null));
+                                return Behaviors.same();
+                            })
                             .onAnyMessage(m -> {
                                 stash.stash(m);
                                 return Behaviors.same();
@@ -112,6 +132,8 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     private Active active;
     /** Owner the ledger remembers while no session is registered (after a crash), until the grace ends. */
     private String rememberedOwner;
+    /** Passivate was sent once; the shard stops us after the messages already queued. */
+    private boolean passivating;
 
     private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<ClusterSharding.ShardCommand> shard,
                          Duration idleTimeout, ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger,
@@ -180,6 +202,7 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         } else {
             m.replyTo().tell(new Admitted(claim == Claim.REPLACE));
         }
+        passivateIfFree();
         return this;
     }
 
@@ -258,17 +281,26 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
     private Behavior<Command> onLookup(Lookup m) {
         m.replyTo().tell(active == null ? new NoRoute() : new Route(active.sessionId(), active.session()));
-        if (active == null) {
-            armIdleTimer();
-        }
+        passivateIfFree();
         return this;
     }
 
     private Behavior<Command> onIdle() {
-        if (active == null && rememberedOwner == null) {
+        passivateIfFree();
+        return this;
+    }
+
+    /**
+     * An entity that holds nothing (no session, no remembered owner) stops now rather than after the
+     * idle timeout: a probe or a public request for a free name must leave no state behind, or random
+     * names would pile up entities (one per name asked about). The shard buffers what arrives for
+     * the name meanwhile and starts it afresh.
+     */
+    private void passivateIfFree() {
+        if (active == null && rememberedOwner == null && !passivating) {
+            passivating = true;
             shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
         }
-        return this;
     }
 
     private void register(Active next) {

@@ -163,4 +163,31 @@ class TunnelEntityTest {
         e.tell(new TunnelEntity.Disconnect("s1"));
         assertInstanceOf(ClusterSharding.Passivate.class, shard.receiveMessage(Duration.ofSeconds(5)));
     }
+
+    @Test
+    void aProbeOrLookupOfAFreeNameStopsItsEntityAtOnce() {
+        TestProbe<ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
+        var probed = testKit.spawn(TunnelEntity.create(shard.getRef(), Duration.ofSeconds(60)));
+        TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();
+        probed.tell(new TunnelEntity.Probe(A, reply.getRef()));
+        assertEquals(new TunnelEntity.Admitted(false), reply.receiveMessage());
+        assertEquals(new ClusterSharding.Passivate<>(probed), shard.receiveMessage(Duration.ofSeconds(5)));
+
+        var looked = testKit.spawn(TunnelEntity.create(shard.getRef(), Duration.ofSeconds(60)));
+        assertEquals(new TunnelEntity.NoRoute(), lookup(looked));
+        assertEquals(new ClusterSharding.Passivate<>(looked), shard.receiveMessage(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void anEntityHoldingASessionStaysWhateverItIsAsked() {
+        TestProbe<ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
+        var held = testKit.spawn(TunnelEntity.create(shard.getRef(), Duration.ofSeconds(60)));
+        TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+        connect(held, "s1", A, s1);
+        TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();
+        held.tell(new TunnelEntity.Probe(B, reply.getRef()));
+        assertEquals(new TunnelEntity.Rejected(409, "Tunnel name is already connected"), reply.receiveMessage());
+        assertEquals(new TunnelEntity.Route("s1", s1.getRef()), lookup(held));
+        shard.expectNoMessage(Duration.ofMillis(300));
+    }
 }

@@ -51,7 +51,19 @@ public final class ForwardedHeaders {
         return scheme.equals("https") || scheme.equals("wss") ? "https" : "http";
     }
 
-    private static String header(HttpRequest request, String name) {
-        return request.getHeader(name).map(HttpHeader::value).orElse(null);
+    /**
+     * A header's value for client-IP resolution: every line of it, joined with {@code ", "} in the
+     * order received (RFC 9110 §5.3). A trusted proxy may append its own {@code x-forwarded-for} line
+     * after the client's; reading only the first line would let the client pick its own key. For the
+     * single-value headers several lines join into a value that is no address, so they are ignored.
+     */
+    static String header(HttpRequest request, String name) {
+        String joined = null;
+        for (HttpHeader h : request.getHeaders()) {
+            if (h.is(name)) {
+                joined = joined == null ? h.value() : joined + ", " + h.value();
+            }
+        }
+        return joined;
     }
 }

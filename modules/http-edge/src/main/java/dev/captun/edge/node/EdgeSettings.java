@@ -26,7 +26,9 @@ public record EdgeSettings(
         Duration registryTimeout,
         int maxTunnelsPerIp,
         int maxInFlightPerTunnel,
-        Duration ownershipGrace) {
+        Duration ownershipGrace,
+        int maxConnectionsPerIp,
+        Duration requestHeadTimeout) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -52,7 +54,9 @@ public record EdgeSettings(
                 c.getDuration("session.registry-timeout"),
                 positiveOr(c.getString("limits.tunnels-per-ip"), 10),
                 positiveOr(c.getString("limits.in-flight-per-tunnel"), 256),
-                c.getDuration("session.ownership-grace"));
+                c.getDuration("session.ownership-grace"),
+                positiveOr(string(c, "limits.connections-per-ip"), 64),
+                Duration.ofSeconds(positiveOr(string(c, "limits.request-head-timeout-seconds"), 20)));
     }
 
     public boolean subdomainRouting() {
@@ -76,6 +80,10 @@ public record EdgeSettings(
         } catch (RuntimeException e) {
             return fallback;
         }
+    }
+
+    private static String string(Config c, String path) {
+        return c.hasPath(path) ? c.getString(path) : "";
     }
 
     static List<String> splitList(String value) {

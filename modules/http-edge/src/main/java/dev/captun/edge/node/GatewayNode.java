@@ -19,8 +19,20 @@ import dev.captun.edge.routing.Router;
 import dev.captun.tunnel.TunnelSharding;
 import dev.captun.tunnel.quota.TunnelQuotaSharding;
 import dev.captun.tunnel.admission.AdmissionPolicy;
+import dev.captun.edge.connection.ConnectionCounter;
+import dev.captun.edge.connection.HeadDeadline;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.http.javadsl.IncomingConnection;
+import org.apache.pekko.http.javadsl.model.headers.Connection;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -63,7 +75,7 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withManagement(withSeeds(config, settings.seedNodes()), config);
+        Config effective = withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -93,20 +105,67 @@ public final class GatewayNode implements AutoCloseable {
                     system.systemActorOf(Exchanges.create(settings.requestTimeout().plusSeconds(5)), "exchanges",
                             org.apache.pekko.actor.typed.Props.empty()));
 
-            ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
-                    .bind((HttpRequest request) -> route(request, connect, forwarder, metrics))
+            Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> route(request, connect, forwarder, metrics);
+            // Public policy: open connections are capped per client IP (trusted proxies exempt).
+            ConnectionCounter counter = settings.publicPolicy() ? new ConnectionCounter(settings.maxConnectionsPerIp()) : null;
+            ClientIp proxies = ClientIp.parse(settings.trustedProxies());
+            Materializer mat = Materializer.matFromSystem(system);
+            // As Http.bind(handler) does: at most pekko.http.server.max-connections served at once (further
+            // accepts wait in the TCP backlog); each ends when its connection does.
+            int maxConnections = config.getInt("pekko.http.server.max-connections");
+            ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port()).connectionSource()
+                    .mapAsyncUnordered(maxConnections, connection -> accept(connection, handler, counter, proxies,
+                            settings.requestHeadTimeout(), mat))
+                    .toMat(Sink.ignore(), Keep.left())
+                    .run(mat)
                     .toCompletableFuture().get(30, TimeUnit.SECONDS)
                     .addToCoordinatedShutdown(Duration.ofSeconds(10), system);
             log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
                     settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
                     settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
                     policy.hasSharedToken() ? ", connect token required" : "");
+            log.info("captun cluster remoting on {} ({})", Cluster.get(system).selfMember().address(),
+                    ClusterTransport.tls(effective) ? "TLS, mutual authentication" : "plain TCP: keep it on loopback or a private network");
             int managementPort = startManagement(system, effective);
             return new GatewayNode(system, binding, settings, managementPort);
         } catch (Exception e) {
             system.terminate();
             throw new IllegalStateException("gateway node failed to start: " + e.getMessage(), e);
         }
+    }
+
+    /** An over-cap connection gets this to its first request, then is closed (or closed at the head deadline). */
+    private static final Duration REFUSED_HEAD_DEADLINE = Duration.ofSeconds(2);
+
+    /**
+     * One accepted TCP connection: counted against its IP's cap (refused with a plain 429 and closed
+     * past it), and served with a deadline for every request head (slow-loris).
+     */
+    private static CompletionStage<Done> accept(IncomingConnection connection, Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+                                               ConnectionCounter counter, ClientIp proxies, Duration headDeadline, Materializer mat) {
+        InetAddress address = connection.remoteAddress().getAddress();
+        String ip = ClientIp.format(address);
+        boolean counted = counter != null && !proxies.isTrustedProxy(address);
+        if (counted && !counter.tryOpen(ip)) {
+            log.debug("refusing a connection from {}: {} already open", ip, counter.maxPerIp());
+            HttpResponse refused = PlainResponses.of(429, PlainResponses.TOO_MANY_CONNECTIONS).addHeader(Connection.create("close"));
+            return ended(connection.handleWith(Flow.fromGraph(new HeadDeadline(REFUSED_HEAD_DEADLINE,
+                    request -> {
+                        request.discardEntityBytes(mat);
+                        return CompletableFuture.completedFuture(refused);
+                    }, ip)).watchTermination(Keep.right()), mat));
+        }
+        CompletionStage<Done> ended = connection.handleWith(
+                Flow.fromGraph(new HeadDeadline(headDeadline, handler, ip)).watchTermination(Keep.right()), mat);
+        if (counted) {
+            ended.whenCompleteAsync((done, error) -> counter.close(ip), Runnable::run);
+        }
+        return ended(ended);
+    }
+
+    /** A connection that failed is just as ended: the accept loop must never fail. */
+    private static CompletionStage<Done> ended(CompletionStage<Done> termination) {
+        return termination.handleAsync((done, error) -> Done.getInstance(), Runnable::run);
     }
 
     private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder,

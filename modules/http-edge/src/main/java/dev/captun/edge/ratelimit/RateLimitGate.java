@@ -43,13 +43,23 @@ public final class RateLimitGate {
         this.enabled = enabled;
     }
 
-    /** A connect attempt (charged), or a diagnostic probe of one (read-only). */
+    /**
+     * A connect attempt (charged to the connect bucket), or a diagnostic probe of one: charged to the
+     * probe bucket of its own, then a read-only look at the connect bucket (a probe never spends a
+     * connect slot, SPEC §3, but it is not free either: each costs a tunnel-entity round trip).
+     */
     public CompletionStage<Optional<HttpResponse>> connect(String clientIp, boolean diagnostic) {
         if (!enabled) {
             return PASS;
         }
         Bucket bucket = new Bucket(RateLimiterSharding.connectIpKey(clientIp), settings.connectsPerIp(), settings.window());
-        return decide(diagnostic ? limiter.diagnose(bucket) : limiter.check(List.of(bucket)), diagnostic ? "diagnostic" : "connect");
+        if (!diagnostic) {
+            return decide(limiter.check(List.of(bucket)), "connect");
+        }
+        Bucket probes = new Bucket(RateLimiterSharding.probeIpKey(clientIp), settings.probesPerIp(), settings.window());
+        return decide(limiter.check(List.of(probes)), "probe").thenComposeAsync(limited -> limited.isPresent()
+                ? CompletableFuture.completedFuture(limited)
+                : decide(limiter.diagnose(bucket), "diagnostic"), Runnable::run);
     }
 
     /** A public request to a valid tunnel name: charged to the client IP and the tunnel, or to neither. */

@@ -16,11 +16,14 @@ import java.time.Duration;
  *   connects-per-ip     = 30    # HOSTED_CONNECTS_PER_IP_PER_WINDOW
  *   requests-per-ip     = 600   # HOSTED_REQUESTS_PER_IP_PER_WINDOW
  *   requests-per-tunnel = 1200  # HOSTED_REQUESTS_PER_TUNNEL_PER_WINDOW
+ *   probes-per-ip       = 60    # HOSTED_PROBES_PER_IP_PER_WINDOW: diagnostic probes, own bucket
  *   disabled            = ""    # HOSTED_RATE_LIMIT_DISABLED: exactly "1" = fail open
  *   timeout             = 2s    # how long to wait for a limiter before it counts as unavailable
  * }
  * </pre>
  *
+ * @param probesPerIp diagnostic probes per client IP per window, in a bucket of their own (never the
+ *     connect bucket, SPEC §3): a probe costs an entity round trip, so it cannot be free either
  * @param disabled true only for the value {@code "1"}: an unavailable limiter lets traffic through
  *     (fail open); limits still apply while the limiter answers
  * @param timeout ask timeout after which the limiter is "unavailable"
@@ -30,6 +33,7 @@ public record RateLimitSettings(
         int connectsPerIp,
         int requestsPerIp,
         int requestsPerTunnel,
+        int probesPerIp,
         boolean disabled,
         Duration timeout) {
 
@@ -37,12 +41,13 @@ public record RateLimitSettings(
     public static final int DEFAULT_CONNECTS_PER_IP = 30;
     public static final int DEFAULT_REQUESTS_PER_IP = 600;
     public static final int DEFAULT_REQUESTS_PER_TUNNEL = 1200;
+    public static final int DEFAULT_PROBES_PER_IP = 60;
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
 
     public static final String PATH = "captun.rate-limit";
 
     public RateLimitSettings {
-        if (windowSeconds < 1 || connectsPerIp < 1 || requestsPerIp < 1 || requestsPerTunnel < 1) {
+        if (windowSeconds < 1 || connectsPerIp < 1 || requestsPerIp < 1 || requestsPerTunnel < 1 || probesPerIp < 1) {
             throw new IllegalArgumentException("rate-limit values must be >= 1");
         }
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
@@ -53,7 +58,7 @@ public record RateLimitSettings(
     /** All defaults, not disabled. */
     public static RateLimitSettings defaults() {
         return new RateLimitSettings(DEFAULT_WINDOW_SECONDS, DEFAULT_CONNECTS_PER_IP, DEFAULT_REQUESTS_PER_IP,
-                DEFAULT_REQUESTS_PER_TUNNEL, false, DEFAULT_TIMEOUT);
+                DEFAULT_REQUESTS_PER_TUNNEL, DEFAULT_PROBES_PER_IP, false, DEFAULT_TIMEOUT);
     }
 
     /** Reads {@code captun.rate-limit} from the node's root config (missing block or keys = defaults). */
@@ -68,6 +73,7 @@ public record RateLimitSettings(
                 positiveOr(string(block, "connects-per-ip"), DEFAULT_CONNECTS_PER_IP),
                 positiveOr(string(block, "requests-per-ip"), DEFAULT_REQUESTS_PER_IP),
                 positiveOr(string(block, "requests-per-tunnel"), DEFAULT_REQUESTS_PER_TUNNEL),
+                positiveOr(string(block, "probes-per-ip"), DEFAULT_PROBES_PER_IP),
                 "1".equals(trimmed(string(block, "disabled"))),
                 durationOr(block, "timeout", DEFAULT_TIMEOUT));
     }

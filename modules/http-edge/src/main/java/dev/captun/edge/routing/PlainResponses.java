@@ -26,6 +26,7 @@ public final class PlainResponses {
     public static final String INTERNAL_ERROR = "Internal gateway error";
     /** A request head too large for one tunnel frame (431). */
     public static final String HEAD_TOO_LARGE = "Request header fields too large to tunnel";
+    public static final String TOO_MANY_CONNECTIONS = "Too many open connections from this IP";
 
     public static HttpResponse of(int status, String message) {
         return HttpResponse.create()

@@ -1,13 +1,11 @@
 package dev.captun.edge.routing;
 
 import dev.captun.tunnel.admission.TunnelNames;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
  * Maps a public request to a tunnel name and the path the tunnel sees (SPEC §2). Pure.
- * Folder routing: {@code /<name>/<rest>} → {@code /<rest>}. Subdomain routing: the last label
+ * Folder routing: {@code /<name>/<rest>} → {@code /<rest>}, the name taken literally (no percent-decoding). Subdomain routing: the last label
  * before {@code .<hostname>} names the tunnel and the path is forwarded unchanged.
  */
 public final class Router {
@@ -41,13 +39,11 @@ public final class Router {
         int slash = path.indexOf('/', 1);
         String segment = slash < 0 ? path.substring(1) : path.substring(1, slash);
         String rest = slash < 0 ? "/" : path.substring(slash);
-        String name;
-        try {
-            name = URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException malformed) {
-            return null;
-        }
-        return TunnelNames.isValid(name) ? new Routed(name, rest + query) : null;
+        // The name segment is taken literally, never percent-decoded: a valid name has no character
+        // that needs escaping, so "/%64emo/" is not a second spelling of "/demo/" (which a front proxy's
+        // path rules, the Location/Set-Cookie rewrites under "/demo/" and caches would all miss).
+        // Anything with an escape is "not a valid name" → 404 Missing tunnel name (docs/DECISIONS.md).
+        return TunnelNames.isValid(segment) ? new Routed(segment, rest + query) : null;
     }
 
     private Routed bySubdomain(String hostHeader, String rawTarget) {

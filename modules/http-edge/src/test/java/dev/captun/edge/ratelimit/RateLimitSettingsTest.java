@@ -34,22 +34,24 @@ class RateLimitSettingsTest {
                   connects-per-ip = "5"
                   requests-per-ip = " 7 "
                   requests-per-tunnel = 9
+                  probes-per-ip = "11"
                   disabled = "1"
                   timeout = 750ms
                 }
                 """);
-        assertEquals(new RateLimitSettings(10, 5, 7, 9, true, Duration.ofMillis(750)), s);
+        assertEquals(new RateLimitSettings(10, 5, 7, 9, 11, true, Duration.ofMillis(750)), s);
     }
 
     @Test
     void invalidValuesFallBackToDefaults() {
         for (String bad : new String[] {"0", "-5", "abc", "1.5", "\"\"", "99999999999", "[1]", "{a=1}", "60s"}) {
             RateLimitSettings s = parse("captun.rate-limit { window-seconds = " + bad + ", connects-per-ip = " + bad
-                    + ", requests-per-ip = " + bad + ", requests-per-tunnel = " + bad + " }");
+                    + ", requests-per-ip = " + bad + ", requests-per-tunnel = " + bad + ", probes-per-ip = " + bad + " }");
             assertEquals(60, s.windowSeconds(), bad);
             assertEquals(30, s.connectsPerIp(), bad);
             assertEquals(600, s.requestsPerIp(), bad);
             assertEquals(1200, s.requestsPerTunnel(), bad);
+            assertEquals(60, s.probesPerIp(), bad);
         }
     }
 

@@ -14,13 +14,19 @@ class RouterTest {
         assertEquals(new Router.Routed("demo", "/"), folder.route("h", "/demo/"));
         assertEquals(new Router.Routed("demo", "/a/b%2Fc?x=1&y=%20"), folder.route("h", "/demo/a/b%2Fc?x=1&y=%20"));
         assertEquals(new Router.Routed("demo", "/?q=1"), folder.route("h", "/demo?q=1"));
-        assertEquals(new Router.Routed("demo", "/x"), folder.route("h", "/%64emo/x"), "name is percent-decoded");
     }
 
     @Test
     void folderRoutingRejectsMissingMalformedAndInvalidNames() {
         for (String bad : new String[] {"/", "", "//x", "/Demo/x", "/%zz/x", "/a_b/", "/-a/", "/" + "a".repeat(64), "/de%2Fmo/", "*", "/a+b/"}) {
             assertNull(folder.route("h", bad), bad);
+        }
+    }
+
+    @Test
+    void aPercentEncodedNameIsNotASecondSpellingOfTheName() {
+        for (String escaped : new String[] {"/%64emo/x", "/%64emo", "/dem%6F/", "/%64%65%6d%6f/", "/de%2dmo/", "/%2564emo/"}) {
+            assertNull(folder.route("h", escaped), escaped);
         }
     }
 
