@@ -82,7 +82,7 @@ public final class CaptunTunnel implements AutoCloseable {
         if ((b.handler == null) == (b.target == null)) {
             throw new IllegalStateException("set exactly one of handler(...) or target(...)");
         }
-        this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target));
+        this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target), this::name);
         this.handler = b.handler != null ? b.handler : proxy;
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
