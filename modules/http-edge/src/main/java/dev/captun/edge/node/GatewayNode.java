@@ -81,19 +81,24 @@ public final class GatewayNode implements AutoCloseable {
             RateLimitGate gate = new RateLimitGate(limits, new RateLimiterClient(system, limits.timeout()),
                     settings.policy() == AdmissionPolicy.Mode.PUBLIC, metrics);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
+            boolean accessLog = config.hasPath("captun.access-log")
+                    && List.of("1", "true", "on", "yes").contains(config.getString("captun.access-log").trim().toLowerCase(java.util.Locale.ROOT));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
                     TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
             PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate,
                     system.systemActorOf(RouteCache.create(), "route-cache", org.apache.pekko.actor.typed.Props.empty()));
 
             ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
-                    .bind((HttpRequest request) -> route(request, connect, forwarder, metrics))
+                    .bind((HttpRequest request) -> route(request, connect, forwarder, metrics, accessLog ? forwarded : null))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS)
                     .addToCoordinatedShutdown(Duration.ofSeconds(10), system);
             log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
                     settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
                     settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
                     policy.hasSharedToken() ? ", connect token required" : "");
+            if (accessLog) {
+                log.info("access log on (logger captun.access)");
+            }
             int managementPort = startManagement(system, effective);
             return new GatewayNode(system, binding, settings, managementPort);
         } catch (Exception e) {
@@ -102,8 +107,9 @@ public final class GatewayNode implements AutoCloseable {
         }
     }
 
+    /** {@code accessLog}: the client-IP resolver when the access log is on, else null. */
     private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder,
-                                                       GatewayMetrics metrics) {
+                                                       GatewayMetrics metrics, ForwardedHeaders accessLog) {
         CompletionStage<HttpResponse> response;
         long started = System.nanoTime();
         boolean isConnect = ConnectEndpoint.matches(request);
@@ -121,7 +127,7 @@ public final class GatewayNode implements AutoCloseable {
             if (!isConnect) {
                 metrics.request(r.status().intValue(), java.time.Duration.ofNanos(System.nanoTime() - started));
             }
-            return r;
+            return accessLog == null ? r : AccessLog.wrap(request, r, accessLog.clientIp(request), started);
         }, Runnable::run);
     }
 
