@@ -43,9 +43,28 @@ class DistributionTest {
         return dir + ":" + System.getenv("PATH");
     }
 
+    /** The first line a short command prints (it must exit 0 within a minute). */
+    static String output(String path, String... command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("PATH", path);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", command));
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
     @Test
     void unpackedTarballRunsANodeAndATunnelWithoutMaven() throws Exception {
         Path work = Files.createTempDirectory("captun-dist");
+        try {
+            runFrom(work);
+        } finally {
+            CliProcessTest.deleteTree(work);
+        }
+    }
+
+    private void runFrom(Path work) throws Exception {
         Process tar = new ProcessBuilder("tar", "xzf", tarball().toString(), "-C", work.toString()).inheritIO().start();
         assertTrue(tar.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, tar.exitValue());
@@ -67,6 +86,9 @@ class DistributionTest {
 
         Path marker = work.resolve("maven-was-called");
         String path = pathWithoutMaven(work.resolve("fake-bin"), marker);
+        String version = "captun " + System.getProperty("captun.version") + " (built ";
+        assertTrue(output(path, home.resolve("bin/captun").toString(), "--version").startsWith(version));
+        assertTrue(output(path, "java", "-jar", cliJar().toString(), "--version").startsWith(version));
         int port = CliProcessTest.freePort();
         String gateway = "http://127.0.0.1:" + port;
         ProcessBuilder nodePb = new ProcessBuilder(home.resolve("bin/captun-node").toString());
