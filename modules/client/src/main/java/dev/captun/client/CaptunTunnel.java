@@ -84,7 +84,7 @@ public final class CaptunTunnel implements AutoCloseable {
         if ((b.handler == null) == (b.target == null)) {
             throw new IllegalStateException("set exactly one of handler(...) or target(...)");
         }
-        this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target));
+        this.proxy = b.target == null ? null : new TargetProxy(URI.create(b.target), this::name);
         TunnelHandler base = b.handler != null ? b.handler : proxy;
         this.inspector = b.inspector;
         this.handler = inspector == null ? base : inspector.wrap(base, false); // the target proxy reads any wrapped body

@@ -32,6 +32,7 @@ import org.apache.hc.core5.util.Timeout;
  * decompression, no cookies, no retries; hop-by-hop headers stripped both ways; Host = the target.
  */
 final class TargetProxy implements TunnelHandler, AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TargetProxy.class);
     /** Not forwarded: hop-by-hop, framing (HttpClient sets it from the entity), and Expect (the gateway already answered it). */
     private static final Set<String> REQUEST_DROP = Set.of("host", "content-length", "expect");
     private static final Set<String> BODY_METHODS = Set.of("POST", "PUT", "PATCH");
@@ -40,9 +41,16 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
     private final String authority;
     private final String basePath;
     private final CloseableHttpClient client;
+    private final java.util.function.Supplier<String> tunnelName;
     private volatile java.net.http.HttpClient wsClient;
 
     TargetProxy(URI target) {
+        this(target, () -> "");
+    }
+
+    /** {@code tunnelName} names the tunnel in the 502 a public client gets when the target is down. */
+    TargetProxy(URI target, java.util.function.Supplier<String> tunnelName) {
+        this.tunnelName = tunnelName;
         String s = target.getScheme() == null ? "" : target.getScheme().toLowerCase(Locale.ROOT);
         if (!s.equals("http") && !s.equals("https") || target.getHost() == null) {
             throw new IllegalArgumentException("target must be an http(s) URL with a host: " + target);
@@ -89,7 +97,12 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
         out.setHeader("Host", authority);
         out.setEntity(requestEntity(req));
         req.onAbort(out::cancel);
-        ClassicHttpResponse resp = client.executeOpen(null, out, null);
+        ClassicHttpResponse resp;
+        try {
+            resp = client.executeOpen(null, out, null);
+        } catch (java.net.ConnectException | java.net.UnknownHostException | org.apache.hc.client5.http.ConnectTimeoutException e) {
+            return targetUnreachable(req, e);
+        }
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
         AutoCloseable release = () -> {
             if (!done.get()) {
@@ -135,6 +148,19 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             resp.close();
             throw e;
         }
+    }
+
+    /** SPEC §5 "Local service down": a 502 that says which tunnel could not reach which target, and why. */
+    private TunnelResponse targetUnreachable(TunnelRequest req, java.io.IOException e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        int i = m.lastIndexOf("failed: ");
+        String error = e instanceof org.apache.hc.client5.http.ConnectTimeoutException ? "connect timed out"
+                : e instanceof java.net.UnknownHostException ? "unknown host " + m
+                : i >= 0 ? m.substring(i + "failed: ".length()) : m;
+        String target = scheme + "://" + authority + basePath;
+        log.warn("tunnel \"{}\": local service {} unreachable for {} {}: {}", tunnelName.get(), target, req.method(), req.path(), error);
+        return TunnelResponse.text(502, "Tunnel \"" + tunnelName.get() + "\" could not reach its local service at " + target + ": " + error + "\n")
+                .header("cache-control", "no-store");
     }
 
     private HttpEntity requestEntity(TunnelRequest req) throws IOException {

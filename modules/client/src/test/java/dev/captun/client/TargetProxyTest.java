@@ -174,15 +174,37 @@ class TargetProxyTest {
     }
 
     @Test
-    void unreachableTargetResetsTheStream() throws Exception {
+    void unreachableTargetAnswers502SayingWhichTunnelCouldNotReachWhat() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
             closedPort = s.getLocalPort();
         }
-        TargetProxy proxy = new TargetProxy(java.net.URI.create("http://127.0.0.1:" + closedPort));
+        TargetProxy proxy = new TargetProxy(java.net.URI.create("http://127.0.0.1:" + closedPort + "/app/"), () -> "demo");
+        try (Wire w = new Wire(proxy, 1024)) {
+            w.request(1, "GET", "/page", List.of(), true);
+            Control.Response head = w.response(1);
+            assertEquals(502, head.status());
+            assertEquals("text/plain; charset=utf-8", Wire.header(head.headers(), "content-type"));
+            assertEquals("no-store", Wire.header(head.headers(), "cache-control"));
+            Wire.assertBody("Tunnel \"demo\" could not reach its local service at http://127.0.0.1:" + closedPort
+                    + "/app: Connection refused\n", w.bodyUntilEnd(1));
+            // the tunnel goes on: the next request gets the same answer on its own stream
+            w.request(3, "POST", "/form", List.of(new Header("content-length", "0")), true);
+            assertEquals(502, w.response(3).status());
+        } finally {
+            proxy.close();
+        }
+    }
+
+    @Test
+    void unresolvableTargetHostAnswers502() throws Exception {
+        TargetProxy proxy = new TargetProxy(java.net.URI.create("http://no-such-host.invalid:3000"), () -> "demo");
         try (Wire w = new Wire(proxy, 1024)) {
             w.request(1, "GET", "/", List.of(), true);
-            assertTrue(w.nextNonCredit(1) instanceof Control.Reset);
+            Control.Response head = w.response(1);
+            assertEquals(502, head.status());
+            String body = new String(w.bodyUntilEnd(1), StandardCharsets.UTF_8);
+            assertTrue(body.startsWith("Tunnel \"demo\" could not reach its local service at http://no-such-host.invalid:3000: unknown host"), body);
         } finally {
             proxy.close();
         }

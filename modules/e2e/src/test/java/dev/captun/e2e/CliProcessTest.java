@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
  * The README's promise, as processes: {@code bin/captun-node}, then {@code bin/captun <port> --name demo
  * --gateway …}, and {@code curl <gateway>/demo/} returns what the local service serves.
  */
-@Timeout(180)
+@Timeout(300) // four JVMs start in turn; on a loaded 2-core box each takes tens of seconds
 class CliProcessTest {
 
     /** A started process whose output lines are collected. */
@@ -76,6 +76,18 @@ class CliProcessTest {
         return p;
     }
 
+    /** Removes a test's scratch directory (build copies and unpacked tarballs are large). */
+    static void deleteTree(Path dir) throws IOException {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
@@ -101,12 +113,13 @@ class CliProcessTest {
             ProcessBuilder cliPb = new ProcessBuilder(root.resolve("bin/captun").toString(), target,
                     "--name", "demo", "--gateway", gateway, "--request-logs");
             cliPb.environment().put("HOME", home.toString());
+            cliPb.environment().remove("XDG_CONFIG_HOME");
             try (Proc cli = new Proc(cliPb)) {
                 assertTrue(cli.await("Forwarding").contains(gateway + "/demo"));
                 HttpResponse<String> r = PublicClient.get(gateway + "/demo/");
                 assertEquals(200, r.statusCode());
                 assertEquals("local says /", r.body());
-                assertTrue(cli.await("GET /").startsWith("200 GET / "), "one request-log line per request");
+                assertTrue(cli.await("GET /").matches("\\d\\d:\\d\\d:\\d\\d  GET /  200  \\d+ ms"), "one request-log line per request");
 
                 // A second CLI (another random token) for the same name gets the plain 409 explanation.
                 ProcessBuilder secondPb = new ProcessBuilder(root.resolve("bin/captun").toString(), target,
@@ -118,6 +131,25 @@ class CliProcessTest {
                     assertNotEquals(0, second.process.exitValue());
                 }
                 assertEquals("local says /still", PublicClient.get(gateway + "/demo/still").body(), "the first tunnel keeps serving");
+            }
+
+            // A local service that goes away: the public client is told which tunnel could not reach what, and the CLI logs it.
+            try (ServerSocket gone = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                int gonePort = gone.getLocalPort();
+                ProcessBuilder gonePb = new ProcessBuilder(root.resolve("bin/captun").toString(), Integer.toString(gonePort), "--name", "gone", "--gateway", gateway);
+                gonePb.environment().put("HOME", home.toString());
+                gonePb.environment().remove("XDG_CONFIG_HOME");
+                try (Proc cli = new Proc(gonePb)) {
+                    assertTrue(cli.await("Forwarding").contains(gateway + "/gone"), "it accepted TCP when the CLI started");
+                    gone.close();
+                    HttpResponse<String> down = PublicClient.get(gateway + "/gone/after");
+                    assertEquals(502, down.statusCode());
+                    assertEquals("text/plain; charset=utf-8", down.headers().firstValue("content-type").orElse("").toLowerCase(java.util.Locale.ROOT));
+                    assertEquals("Tunnel \"gone\" could not reach its local service at http://127.0.0.1:" + gonePort + ": Connection refused\n",
+                            down.body());
+                    assertTrue(cli.await("unreachable for GET /after").contains("local service http://127.0.0.1:" + gonePort));
+                    assertTrue(cli.await("GET /after").matches("\\d\\d:\\d\\d:\\d\\d  GET /after  502  \\d+ ms"));
+                }
             }
         }
     }

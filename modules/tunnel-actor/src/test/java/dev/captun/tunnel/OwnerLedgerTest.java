@@ -103,12 +103,12 @@ class OwnerLedgerTest {
         TestProbe<SessionMessage> session = testKit.createTestProbe();
         TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();
         first.tell(new TunnelEntity.Connect("s1", OWNER, session.getRef(), reply.getRef()));
-        assertEquals(new TunnelEntity.Admitted(false), reply.receiveMessage());
+        assertEquals(new TunnelEntity.Admitted(false), reply.receiveMessage(Duration.ofSeconds(15)));
         first.tell(new TunnelEntity.Disconnect("s1"));
         // Stop only after the entity has handled the Disconnect (a stop overtakes queued messages).
         TestProbe<TunnelEntity.LookupReply> lookup = testKit.createTestProbe();
         first.tell(new TunnelEntity.Lookup(lookup.getRef()));
-        assertEquals(new TunnelEntity.NoRoute(), lookup.receiveMessage());
+        assertEquals(new TunnelEntity.NoRoute(), lookup.receiveMessage(Duration.ofSeconds(15)));
         crash(first);
         // Once the removal has replicated, a restarted entity admits anyone at once.
         reply.awaitAssert(Duration.ofSeconds(10), () -> {

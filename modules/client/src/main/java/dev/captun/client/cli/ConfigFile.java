@@ -15,7 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code ~/.config/captun/config.json}: {@code {"gateway": ..., "token": ...}}, written with mode 0600. */
+/** The CLI's config file ({@link #defaultPath(Map)}): {@code {"gateway": ..., "token": ...}}, written with mode 0600. */
 public final class ConfigFile {
     public static final Set<String> KEYS = Set.of("gateway", "token");
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -28,7 +28,15 @@ public final class ConfigFile {
     private ConfigFile() {}
 
     public static Path defaultPath() {
-        return Path.of(System.getProperty("user.home"), ".config", "captun", "config.json");
+        return defaultPath(System.getenv());
+    }
+
+    /** {@code $XDG_CONFIG_HOME/captun/config.json} when XDG_CONFIG_HOME is set (XDG base directories), else {@code ~/.config/captun/config.json}. */
+    public static Path defaultPath(Map<String, String> env) {
+        String xdg = env.get("XDG_CONFIG_HOME");
+        Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg)
+                : Path.of(System.getProperty("user.home"), ".config");
+        return base.resolve("captun").resolve("config.json");
     }
 
     /** Reads {@code file}; a missing file is an empty config. Unknown keys or non-string values are rejected. */

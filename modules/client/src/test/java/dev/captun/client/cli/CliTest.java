@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,16 +36,19 @@ class CliTest {
 
     @Test
     void arguments() {
-        CliArgs a = CliArgs.parse(new String[] {"3000", "--name", "demo", "--gateway=http://g:1,http://g:2", "--token", "t", "--request-logs"});
+        CliArgs a = CliArgs.parse(new String[] {"3000", "--name", "demo", "--gateway=http://g:1,http://g:2", "--token", "t", "--quiet"});
         assertEquals("run", a.command());
         assertEquals("3000", a.target());
         assertEquals("demo", a.name());
         assertEquals("http://g:1,http://g:2", a.gateway());
         assertEquals("t", a.token());
-        assertTrue(a.requestLogs());
+        assertTrue(a.quiet());
         CliArgs b = CliArgs.parse(new String[] {"--name", "x", "localhost:80"});
         assertEquals("localhost:80", b.target());
-        assertFalse(b.requestLogs());
+        assertFalse(b.quiet(), "the request log is on by default");
+        assertFalse(CliArgs.parse(new String[] {"3000", "--request-logs"}).quiet(), "the old opt-in flag is still accepted");
+        assertEquals("version", CliArgs.parse(new String[] {"--version"}).command());
+        assertEquals("version", CliArgs.parse(new String[] {"3000", "-V"}).command());
         assertNull(b.token());
         assertEquals("help", CliArgs.parse(new String[] {"--help"}).command());
         CliArgs c = CliArgs.parse(new String[] {"config", "set", "gateway", "http://g"});
@@ -56,6 +60,82 @@ class CliTest {
         assertThrows(IllegalArgumentException.class, () -> CliArgs.parse(new String[] {"3000", "--name"}));
         assertThrows(IllegalArgumentException.class, () -> CliArgs.parse(new String[] {"3000", "4000"}));
         assertThrows(IllegalArgumentException.class, () -> CliArgs.parse(new String[] {"config", "set", "colour", "x"}));
+    }
+
+    @Test
+    void flagsWinOverTheEnvironmentWhichWinsOverTheConfigFile() {
+        ConfigFile.Config file = new ConfigFile.Config("http://file:1", "file-token");
+        CliArgs bare = CliArgs.parse(new String[] {"3000"});
+        CliArgs flags = CliArgs.parse(new String[] {"3000", "--gateway", "http://flag:1", "--token", "flag-token"});
+        Map<String, String> env = Map.of("CAPTUN_GATEWAY", "http://env:1", "CAPTUN_TOKEN", "env-token");
+
+        assertEquals(new Settings("http://flag:1", "--gateway", "flag-token", "--token"), Settings.resolve(flags, env, file));
+        assertEquals(new Settings("http://env:1", "CAPTUN_GATEWAY", "env-token", "CAPTUN_TOKEN"), Settings.resolve(bare, env, file));
+        assertEquals(new Settings("http://file:1", "config file", "file-token", "config file"), Settings.resolve(bare, Map.of(), file));
+        assertEquals(new Settings("http://file:1", "config file", "file-token", "config file"),
+                Settings.resolve(bare, Map.of("CAPTUN_GATEWAY", " ", "CAPTUN_TOKEN", ""), file), "blank variables are unset");
+        assertEquals(new Settings("http://127.0.0.1:8080", "default", null, "random, this run only"),
+                Settings.resolve(bare, Map.of(), ConfigFile.Config.EMPTY));
+    }
+
+    @Test
+    void configFileFollowsXdgConfigHome() {
+        String home = System.getProperty("user.home");
+        assertEquals(Path.of("/xdg/conf/captun/config.json"), ConfigFile.defaultPath(Map.of("XDG_CONFIG_HOME", "/xdg/conf")));
+        assertEquals(Path.of(home, ".config", "captun", "config.json"), ConfigFile.defaultPath(Map.of()));
+        assertEquals(Path.of(home, ".config", "captun", "config.json"), ConfigFile.defaultPath(Map.of("XDG_CONFIG_HOME", "relative/dir")),
+                "a relative XDG_CONFIG_HOME is invalid and ignored (XDG base directory spec)");
+    }
+
+    @Test
+    void configCommandsUseXdgConfigHome() throws IOException {
+        Map<String, String> env = Map.of("XDG_CONFIG_HOME", tmp.toString());
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        assertEquals(0, CaptunCli.run(new String[] {"config", "set", "gateway", "http://xdg:8080"}, env, false,
+                new java.io.PrintStream(out, true), System.err));
+        assertEquals(new ConfigFile.Config("http://xdg:8080", null), ConfigFile.load(tmp.resolve("captun/config.json")));
+        out.reset();
+        assertEquals(0, CaptunCli.run(new String[] {"config", "show"}, env, false, new java.io.PrintStream(out, true), System.err));
+        assertTrue(out.toString().contains("gateway: http://xdg:8080"), out.toString());
+    }
+
+    @Test
+    void requestLogLinesHaveTimeMethodPathStatusAndDurationAndColourOnlyWhenAsked() {
+        java.time.LocalTime t = java.time.LocalTime.of(14, 3, 7, 500_000_000);
+        assertEquals("14:03:07  GET /index.html?q=1  200  3 ms", new Console(false).request(t, "GET", "/index.html?q=1", 200, 3));
+        assertEquals("14:03:07  POST /api  \u001b[31m502\u001b[0m  12 ms", new Console(true).request(t, "POST", "/api", 502, 12));
+        assertEquals("14:03:07  GET /  \u001b[33m404\u001b[0m  0 ms", new Console(true).request(t, "GET", "/", 404, 0));
+        assertEquals("14:03:07  GET /ws  101  900 ms", new Console(true).request(t, "GET", "/ws", 101, 900));
+        assertEquals("14:03:07  disconnected (1006)", new Console(false).event(t, "disconnected (1006)"));
+        assertFalse(new Console(false).event(t, "x").contains("\u001b"));
+    }
+
+    @Test
+    void statusBlockNamesUrlTargetGatewayAndTokenSourceButNeverTheToken() {
+        Settings s = new Settings("http://g:1", "CAPTUN_GATEWAY", "secret-token", "CAPTUN_TOKEN");
+        String block = CaptunCli.statusBlock(new Console(false), "http://g:1/demo", "http://127.0.0.1:3000", "http://g:1", s, false);
+        assertTrue(block.contains("Forwarding    http://g:1/demo -> http://127.0.0.1:3000\n"), block);
+        assertTrue(block.contains("Health        http://g:1/demo/__captun/health\n"), block);
+        assertTrue(block.contains("Gateway       http://g:1 (CAPTUN_GATEWAY)\n"), block);
+        assertTrue(block.contains("Token         CAPTUN_TOKEN\n"), block);
+        assertTrue(block.contains("Requests (time, method, path, status, duration"), block);
+        assertFalse(block.contains("secret-token"), "never print the token");
+        assertFalse(CaptunCli.statusBlock(new Console(false), "u", "t", "g", s, true).contains("Requests"), "--quiet");
+    }
+
+    @Test
+    void versionAndHelp() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        assertEquals(0, CaptunCli.run(new String[] {"--version"}, Map.of(), false, new java.io.PrintStream(out, true), System.err));
+        assertTrue(out.toString().matches("captun \\d+\\.\\d+\\.\\d+\\S* \\(built \\d{4}-\\d\\d-\\d\\dT[^,]+, Java \\d[^)]*\\)\\R"),
+                "version from the build: " + out);
+        out.reset();
+        assertEquals(0, CaptunCli.run(new String[] {"--help"}, Map.of(), false, new java.io.PrintStream(out, true), System.err));
+        String help = out.toString();
+        for (String s : new String[] {"usage: captun <target>", "--quiet", "--version", "CAPTUN_GATEWAY", "CAPTUN_TOKEN", "XDG_CONFIG_HOME", "examples:",
+                "captun 3000 --name demo"}) {
+            assertTrue(help.contains(s), "help mentions " + s + ":\n" + help);
+        }
     }
 
     @Test

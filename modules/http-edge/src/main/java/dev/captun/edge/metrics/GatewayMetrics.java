@@ -3,6 +3,11 @@ package dev.captun.edge.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -27,7 +32,9 @@ public final class GatewayMetrics implements Extension {
     public static final class Id extends AbstractExtensionId<GatewayMetrics> implements ExtensionIdProvider {
         @Override
         public GatewayMetrics createExtension(ExtendedActorSystem system) {
-            return new GatewayMetrics();
+            GatewayMetrics m = new GatewayMetrics();
+            system.registerOnTermination(m.gc::close); // the GC binder holds JMX listeners
+            return m;
         }
 
         @Override
@@ -46,8 +53,19 @@ public final class GatewayMetrics implements Extension {
     private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
     private final Counter bytesToClient;
     private final Counter bytesFromClient;
+    private final JvmGcMetrics gc = new JvmGcMetrics();
 
     private GatewayMetrics() {
+        // What an operator expects from any JVM service: memory, GC, threads, CPU, uptime, and the build.
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        // An Info metric straight in the Prometheus registry: Micrometer strips the conventional _info suffix from gauges.
+        io.prometheus.metrics.core.metrics.Info.builder().name("captun_build_info").help("The running build (value 1)")
+                .labelNames("version", "java").register(registry.getPrometheusRegistry())
+                .setLabelValues(buildVersion(), Runtime.version().toString());
         Gauge.builder("captun_tunnels_active", activeTunnels, AtomicInteger::get)
                 .description("Tunnel client sessions attached to this node").register(registry);
         bytesToClient = Counter.builder("captun_tunnel_bytes").tag("direction", "to_client")
@@ -98,6 +116,18 @@ public final class GatewayMetrics implements Extension {
     private Counter counter(String name, String k1, String v1, String k2, String v2, String description) {
         return counters.computeIfAbsent(name + '|' + v1 + '|' + v2,
                 k -> Counter.builder(name).tag(k1, v1).tag(k2, v2).description(description).register(registry));
+    }
+
+    static String buildVersion() {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream in = GatewayMetrics.class.getResourceAsStream("build.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (java.io.IOException e) {
+            // "unknown" below: a metric label must never stop the node
+        }
+        return p.getProperty("version", "unknown");
     }
 
     /** Prometheus text exposition format. */

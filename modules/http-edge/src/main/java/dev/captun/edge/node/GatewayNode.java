@@ -96,6 +96,8 @@ public final class GatewayNode implements AutoCloseable {
                             System::currentTimeMillis),
                     settings.policy() == AdmissionPolicy.Mode.PUBLIC, metrics);
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
+            boolean accessLog = config.hasPath("captun.access-log")
+                    && List.of("1", "true", "on", "yes").contains(config.getString("captun.access-log").trim().toLowerCase(java.util.Locale.ROOT));
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
                     TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
             RouteCache.View routes = new RouteCache.View();
@@ -105,7 +107,7 @@ public final class GatewayNode implements AutoCloseable {
                     system.systemActorOf(Exchanges.create(settings.requestTimeout().plusSeconds(5)), "exchanges",
                             org.apache.pekko.actor.typed.Props.empty()));
 
-            Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> route(request, connect, forwarder, metrics);
+            Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> route(request, connect, forwarder, metrics, accessLog ? forwarded : null);
             // Public policy: open connections are capped per client IP (trusted proxies exempt).
             ConnectionCounter counter = settings.publicPolicy() ? new ConnectionCounter(settings.maxConnectionsPerIp()) : null;
             ClientIp proxies = ClientIp.parse(settings.trustedProxies());
@@ -126,6 +128,9 @@ public final class GatewayNode implements AutoCloseable {
                     policy.hasSharedToken() ? ", connect token required" : "");
             log.info("captun cluster remoting on {} ({})", Cluster.get(system).selfMember().address(),
                     ClusterTransport.tls(effective) ? "TLS, mutual authentication" : "plain TCP: keep it on loopback or a private network");
+            if (accessLog) {
+                log.info("access log on (logger captun.access)");
+            }
             int managementPort = startManagement(system, effective);
             return new GatewayNode(system, binding, settings, managementPort);
         } catch (Exception e) {
@@ -168,8 +173,9 @@ public final class GatewayNode implements AutoCloseable {
         return termination.handleAsync((done, error) -> Done.getInstance(), Runnable::run);
     }
 
+    /** {@code accessLog}: the client-IP resolver when the access log is on, else null. */
     private static CompletionStage<HttpResponse> route(HttpRequest request, ConnectEndpoint connect, PublicForwarder forwarder,
-                                                       GatewayMetrics metrics) {
+                                                       GatewayMetrics metrics, ForwardedHeaders accessLog) {
         CompletionStage<HttpResponse> response;
         long started = System.nanoTime();
         boolean isConnect = ConnectEndpoint.matches(request);
@@ -187,7 +193,7 @@ public final class GatewayNode implements AutoCloseable {
             if (!isConnect) {
                 metrics.request(r.status().intValue(), java.time.Duration.ofNanos(System.nanoTime() - started));
             }
-            return r;
+            return accessLog == null ? r : AccessLog.wrap(request, r, accessLog.clientIp(request), started);
         }, Runnable::run);
     }
 
