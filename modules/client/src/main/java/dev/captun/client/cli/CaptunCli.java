@@ -171,7 +171,7 @@ public final class CaptunCli {
         Runtime.getRuntime().addShutdownHook(hook);
         servedAt.set(tunnel.url());
         out.print(statusBlock(console, tunnel.url(), target.url(), dialing.get(), settings, args.quiet(),
-                tunnel.inspector() == null ? null : tunnel.inspector().url()));
+                tunnel.inspector() == null ? null : tunnel.inspector().url().toString()));
         out.flush();
         started.set(true);
         try {
