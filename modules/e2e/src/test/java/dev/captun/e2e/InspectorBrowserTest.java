@@ -91,7 +91,7 @@ class InspectorBrowserTest {
                 "--inspect", "127.0.0.1:0");
         pb.environment().put("HOME", home.toString());
         cli = new CliProcessTest.Proc(pb);
-        publicUrl = cli.await("Forwarding").split(" ")[1];
+        publicUrl = cli.await("Forwarding").strip().split("\\s+")[1]; // the status block aligns its values
         assertEquals(gateway + "/inspected", publicUrl);
         String line = cli.await("Inspector");
         inspectorUrl = line.substring(line.indexOf("http://")).strip();

@@ -64,6 +64,8 @@ public final class PublicForwarder {
     private final ActorRef<Exchanges.Command> exchanges;
     /** Replies complete on the Exchanges actor's thread: answering runs on the dispatcher, in parallel. */
     private final Executor dispatcher;
+    /** Bytes all public WebSockets of this node may hold while assembling messages from tunnel clients. */
+    private final ByteBudget wsBudget;
 
     public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router,
                            ForwardedHeaders forwarded, RateLimitGate limits, ActorRef<RouteCache.Command> routeCache,
@@ -80,6 +82,7 @@ public final class PublicForwarder {
         this.mat = Materializer.matFromSystem(system);
         this.publicPolicy = settings.publicPolicy();
         this.dispatcher = system.executionContext();
+        this.wsBudget = new ByteBudget(settings.websocketBufferBytes());
     }
 
     public CompletionStage<HttpResponse> handle(HttpRequest request) {
@@ -198,7 +201,7 @@ public final class PublicForwarder {
             return Translation.fetchFailed();
         }
         return PublicSocket.accept(x.upgrade.get(), chosen, x.hub.first(), fromSession.mapMaterializedValue(m -> NotUsed.getInstance()),
-                org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), mat);
+                wsBudget, org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), mat);
     }
 
     private void cancel(Source<ByteString, ?> body) {
@@ -251,8 +254,10 @@ public final class PublicForwarder {
             if (websocket) {
                 entity.discardBytes(f.mat);
             }
-            return new Exchange(f, request, routed, new SessionCommands.RequestHead(request.method().value(), routed.path(), headers, websocket),
-                    upgrade, hub);
+            // Public policy caps in-flight requests per tunnel and per client IP within it (the session counts).
+            String clientIp = f.publicPolicy ? f.forwarded.clientIp(request) : null;
+            return new Exchange(f, request, routed,
+                    new SessionCommands.RequestHead(request.method().value(), routed.path(), headers, websocket, clientIp), upgrade, hub);
         }
 
         /** The body in the form the session can take: inline when small and already here, else a stream (a ref across nodes). */

@@ -71,7 +71,7 @@ final class PublicSocket {
      * @param fromSession fragments and the final close from the tunnel client; fails when the tunnel drops
      */
     static HttpResponse accept(WebSocketUpgrade upgrade, String subprotocol, Sink<ByteString, NotUsed> toSession,
-                               Source<ByteString, NotUsed> fromSession, ActorSystem classic, Materializer mat) {
+                               Source<ByteString, NotUsed> fromSession, ByteBudget budget, ActorSystem classic, Materializer mat) {
         Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closer = Source.<Object>maybe().preMaterialize(mat);
         BiConsumer<Integer, String> closePublic = (code, reason) -> {
             closer.first().complete(Optional.of(new FrameHandler.ActivelyCloseWithCode(
@@ -105,9 +105,14 @@ final class PublicSocket {
                         }).build())
                 .to(toSession);
 
+        Assembler assembler = new Assembler(closePublic, toSession, budget, mat);
         Source<Message, NotUsed> outbound = fromSession
                 .concat(Source.single(END))
-                .statefulMapConcat(() -> new Assembler(closePublic, toSession, mat))
+                .statefulMapConcat(() -> assembler)
+                .watchTermination((m, done) -> {
+                    done.whenCompleteAsync((d, e) -> assembler.releaseHeld(), Runnable::run);
+                    return m;
+                })
                 .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<Message>, NotUsed>>()
                         .matchAny(e -> {
                             closePublic.accept(1001, "Tunnel client disconnected");
@@ -157,18 +162,42 @@ final class PublicSocket {
         return out;
     }
 
-    /** Collects fragments from the session into whole public messages; acts on the final close. */
-    private static final class Assembler implements org.apache.pekko.japi.function.Function<ByteString, Iterable<Message>> {
+    /** Close code and reason when the node-wide WebSocket buffer budget is spent. */
+    static final int CLOSE_TRY_AGAIN = 1013;
+    static final String CLOSE_TRY_AGAIN_REASON = "Gateway WebSocket buffers full";
+
+    /**
+     * Collects fragments from the session into whole public messages, holding the bytes of the
+     * message being assembled against the node's {@link ByteBudget}; acts on the final close.
+     */
+    static final class Assembler implements org.apache.pekko.japi.function.Function<ByteString, Iterable<Message>> {
         private final BiConsumer<Integer, String> closePublic;
         private final Sink<ByteString, NotUsed> toSession;
+        private final ByteBudget budget;
         private final Materializer mat;
         private ByteStringBuilder message;
+        private long held; // bytes of `message` taken from the budget (guarded by this: released from a completion callback)
         private boolean done;
 
-        Assembler(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, Materializer mat) {
+        Assembler(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, ByteBudget budget, Materializer mat) {
             this.closePublic = closePublic;
             this.toSession = toSession;
+            this.budget = budget;
             this.mat = mat;
+        }
+
+        /** The stream ended (any way): give back what the unfinished message held. */
+        synchronized void releaseHeld() {
+            budget.release(held);
+            held = 0;
+        }
+
+        private void closeBoth(int code, String reason) {
+            done = true;
+            message = null;
+            releaseHeld();
+            closePublic.accept(code, reason);
+            Source.single(WsFragments.close(code, reason)).runWith(toSession, mat);
         }
 
         @Override
@@ -191,19 +220,26 @@ final class PublicSocket {
             if (message == null) {
                 message = new ByteStringBuilder();
             }
-            message.append(payload);
-            if (message.length() > MAX_MESSAGE) {
+            if (message.length() + payload.size() > MAX_MESSAGE) {
                 // The client should never send this; close both ends rather than buffer without bound.
-                done = true;
-                closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
-                Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON)).runWith(toSession, mat);
+                closeBoth(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
                 return List.of();
             }
+            if (!budget.tryAcquire(payload.size())) {
+                // Sockets that do not read must not add up to the node's heap: this one goes, the node stays.
+                closeBoth(CLOSE_TRY_AGAIN, CLOSE_TRY_AGAIN_REASON);
+                return List.of();
+            }
+            synchronized (this) {
+                held += payload.size();
+            }
+            message.append(payload);
             if (!WsFragments.fin(e)) {
                 return List.of();
             }
             ByteString whole = message.result();
             message = null;
+            releaseHeld(); // handed to Pekko, which writes one message at a time
             // Pekko's internal message layer below takes the Scala model classes.
             return List.of(type == WsFragments.TEXT
                     ? new org.apache.pekko.http.scaladsl.model.ws.TextMessage.Strict(whole.utf8String())

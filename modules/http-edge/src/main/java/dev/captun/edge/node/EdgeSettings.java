@@ -28,7 +28,8 @@ public record EdgeSettings(
         int maxInFlightPerTunnel,
         Duration ownershipGrace,
         int maxConnectionsPerIp,
-        Duration requestHeadTimeout) {
+        Duration requestHeadTimeout,
+        long websocketBufferBytes) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -56,7 +57,9 @@ public record EdgeSettings(
                 positiveOr(c.getString("limits.in-flight-per-tunnel"), 256),
                 c.getDuration("session.ownership-grace"),
                 positiveOr(string(c, "limits.connections-per-ip"), 64),
-                Duration.ofSeconds(positiveOr(string(c, "limits.request-head-timeout-seconds"), 20)));
+                Duration.ofSeconds(positiveOr(string(c, "limits.request-head-timeout-seconds"), 20)),
+                // MiB: the bytes every public WebSocket of the node may hold while assembling messages.
+                1024L * 1024 * positiveOr(string(c, "limits.websocket-buffer-mib"), 256));
     }
 
     public boolean subdomainRouting() {

@@ -23,6 +23,7 @@ public final class PlainResponses {
     public static final String REGISTRY_UNAVAILABLE = "Tunnel registry unavailable";
     public static final String TOO_MANY_TUNNELS = "Too many active tunnels from this IP";
     public static final String TOO_MANY_IN_FLIGHT = "Tunnel has too many requests in flight";
+    public static final String TOO_MANY_IN_FLIGHT_FROM_IP = "Too many requests in flight from this IP to this tunnel";
     public static final String INTERNAL_ERROR = "Internal gateway error";
     /** A request head too large for one tunnel frame (431). */
     public static final String HEAD_TOO_LARGE = "Request header fields too large to tunnel";

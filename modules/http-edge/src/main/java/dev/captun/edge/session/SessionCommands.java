@@ -20,8 +20,12 @@ import org.apache.pekko.util.ByteString;
 public final class SessionCommands {
     private SessionCommands() {}
 
-    /** The request as the tunnel client will see it ({@code path} includes the query). */
-    public record RequestHead(String method, String path, List<Header> headers, boolean websocket) implements CborSerializable {}
+    /**
+     * The request as the tunnel client will see it ({@code path} includes the query), and who sent
+     * it ({@code clientIp}, for the per-IP share of the tunnel's in-flight cap; null when no cap applies).
+     */
+    public record RequestHead(String method, String path, List<Header> headers, boolean websocket, String clientIp)
+            implements CborSerializable {}
 
     /** A request or response body. */
     @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "t")

@@ -108,6 +108,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         final long exchange;
         final boolean websocketRequest;
         final long deadlineNanos;
+        String clientIp; // counted in inFlightByIp while the stream lives (public policy)
         boolean websocket; // after a 101: the stream carries WebSocket fragments both ways
         ActorRef<Reply> replyTo; // while AWAITING_HEAD; null once answered
         CreditGate.Handle requestCredit; // a streamed request body (null when none or inline)
@@ -144,6 +145,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private final Outbound outbound;
     private final Materializer mat;
     private final Map<Integer, Stream> streams = new HashMap<>();
+    /** Open streams per client IP: one IP may hold at most a quarter of the tunnel's in-flight cap. */
+    private final Map<String, Integer> inFlightByIp = new HashMap<>();
     private int nextStreamId = 1;
     private int awaitingHeads;
     /** Protocol 2: text messages may carry several control frames. */
@@ -393,7 +396,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         Stream s = streams.get(m.id());
         if (s != null && s.websocket && !s.awaitingHead()) {
             // The public socket ended; its close reaches the client as ws-close through the data path.
-            streams.remove(s.id);
+            removeStream(s);
         } else if (s != null) {
             // The public client went away before the tunnel client finished: stop the local side.
             sendControl(new Control.Reset(s.id, "public client disconnected"));
@@ -444,6 +447,12 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             f.replyTo().tell(new Failed(f.exchange(), 503, PlainResponses.TOO_MANY_IN_FLIGHT));
             return this;
         }
+        String ip = setup.maxInFlight() > 0 ? rh.clientIp() : null;
+        if (ip != null && inFlightByIp.getOrDefault(ip, 0) >= perIpShare(setup.maxInFlight())) {
+            // One client must not hold every slot of somebody's tunnel (and with it the tunnel) at 503.
+            f.replyTo().tell(new Failed(f.exchange(), 503, PlainResponses.TOO_MANY_IN_FLIGHT_FROM_IP));
+            return this;
+        }
         Body body = f.body();
         boolean inline = body instanceof Body.Inline && Protocol.inlineBodies(setup.protocolVersion());
         byte[] inlineBytes = inline ? ((Body.Inline) body).bytes() : null;
@@ -469,6 +478,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         int id = nextStreamId++;
         Stream s = new Stream(id, f.exchange(), rh.websocket(), f.replyTo(), System.nanoTime() + setup.requestTimeout().toNanos());
         streams.put(id, s);
+        if (ip != null) {
+            s.clientIp = ip;
+            inFlightByIp.merge(ip, 1, Integer::sum);
+        }
         headAwaited();
         Message headFrame = TextMessage.create(encodedHead);
         if (rh.websocket()) {
@@ -555,13 +568,24 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
     }
 
+    /** The share of a tunnel's in-flight cap one client IP may hold. */
+    static int perIpShare(int maxInFlight) {
+        return Math.max(1, maxInFlight / 4);
+    }
+
+    private void removeStream(Stream s) {
+        if (streams.remove(s.id) != null && s.clientIp != null) {
+            inFlightByIp.computeIfPresent(s.clientIp, (k, n) -> n <= 1 ? null : n - 1);
+        }
+    }
+
     private void forget(Stream s) {
-        streams.remove(s.id);
+        removeStream(s);
     }
 
     private void fail(Stream s, String why) {
         answer(s, new Failed(s.exchange, 502, PlainResponses.FETCH_FAILED));
-        streams.remove(s.id);
+        removeStream(s);
         if (s.responseBody != null) {
             try {
                 s.responseBody.fail(new TunnelStreamException(why));
