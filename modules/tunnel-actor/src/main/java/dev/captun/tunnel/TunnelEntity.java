@@ -23,8 +23,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 /**
  * One per tunnel name. Owns admission (who holds the name) and knows the live session's
  * {@code ActorRef}; never sees body bytes. State is in memory: a live session keeps it alive
- * (it re-asserts itself periodically, so an entity restarted elsewhere learns it back), and an
- * entity without a session passivates after {@code idleTimeout}.
+ * (it re-asserts itself when told — on hand-off by this entity, on cluster membership changes by its
+ * node — and slowly periodically, so an entity restarted elsewhere learns it back), and an entity
+ * without a session passivates after {@code idleTimeout}.
  */
 public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
@@ -48,6 +49,13 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
      * the entity restarted empty (crash, rebalance); ignored if another session holds the name.
      */
     public record Reassert(String sessionId, Credential credential, ActorRef<SessionMessage> session) implements Command {}
+
+    /**
+     * Sharding's stop message for this entity (rebalance, a node leaving, passivation): the entity
+     * asks its live session to re-assert at once, so the entity started on the new node learns it
+     * back within milliseconds instead of waiting for the session's periodic re-assert.
+     */
+    public record HandOff() implements Command {}
 
     private record SessionTerminated(String sessionId) implements Command {}
 
@@ -143,7 +151,16 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
                 .onMessageEquals(IdleTick.INSTANCE, this::onIdle)
                 .onMessageEquals(GraceOver.INSTANCE, this::onGraceOver)
                 .onMessage(LedgerWritten.class, m -> this)
+                .onMessage(HandOff.class, m -> onHandOff())
                 .build();
+    }
+
+    private Behavior<Command> onHandOff() {
+        if (active != null) {
+            // Sent while the shard is handed off: the session's Reassert is buffered by its region until the new home is known.
+            active.session().tell(new SessionControl.ReassertNow());
+        }
+        return Behaviors.stopped();
     }
 
     /** The claim against the live session, or against the owner the ledger remembers during its grace. */

@@ -76,6 +76,21 @@ class TunnelEntityTest {
     }
 
     @Test
+    void handOffTellsTheLiveSessionToReassertAndStops() {
+        var e = spawnEntity(testKit.createTestProbe());
+        TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+        connect(e, "s1", A, s1);
+        TestProbe<Object> watcher = testKit.createTestProbe();
+        e.tell(new TunnelEntity.HandOff());
+        s1.expectMessage(new SessionControl.ReassertNow());
+        watcher.expectTerminated(e, Duration.ofSeconds(3));
+        // An entity with no session stops without telling anyone.
+        var idle = spawnEntity(testKit.createTestProbe());
+        idle.tell(new TunnelEntity.HandOff());
+        watcher.expectTerminated(idle, Duration.ofSeconds(3));
+    }
+
+    @Test
     void probeNeverChangesAnything() {
         var e = spawnEntity(testKit.createTestProbe());
         TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();
