@@ -88,6 +88,8 @@ public final class CaptunCli {
                         }
                     } else if (event instanceof TunnelEvent.Disconnected d) {
                         err.println("captun: disconnected (" + d.reason() + ")");
+                    } else if (event instanceof TunnelEvent.Draining d) {
+                        err.println("captun: gateway draining (" + d.reason() + "); moving to another gateway");
                     } else if (event instanceof TunnelEvent.Reconnecting r) {
                         err.println("captun: reconnecting in " + r.delay().toMillis() / 1000.0 + "s");
                     } else if (event instanceof TunnelEvent.Replaced) {

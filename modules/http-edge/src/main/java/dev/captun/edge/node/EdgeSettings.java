@@ -26,7 +26,9 @@ public record EdgeSettings(
         Duration registryTimeout,
         int maxTunnelsPerIp,
         int maxInFlightPerTunnel,
-        Duration ownershipGrace) {
+        Duration ownershipGrace,
+        Duration drainGrace,
+        Duration drainUnready) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -52,7 +54,9 @@ public record EdgeSettings(
                 c.getDuration("session.registry-timeout"),
                 positiveOr(c.getString("limits.tunnels-per-ip"), 10),
                 positiveOr(c.getString("limits.in-flight-per-tunnel"), 256),
-                c.getDuration("session.ownership-grace"));
+                c.getDuration("session.ownership-grace"),
+                Duration.ofSeconds(positiveOr(c.getString("drain-grace-seconds"), 30)),
+                Duration.ofSeconds(nonNegativeOr(c.getString("drain-unready-seconds"), 5)));
     }
 
     public boolean subdomainRouting() {
@@ -73,6 +77,16 @@ public record EdgeSettings(
         try {
             int v = Integer.parseInt(value.trim());
             return v >= 1 ? v : fallback;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
+    }
+
+    /** An integer ≥ 0, else the default. */
+    public static int nonNegativeOr(String value, int fallback) {
+        try {
+            int v = Integer.parseInt(value.trim());
+            return v >= 0 ? v : fallback;
         } catch (RuntimeException e) {
             return fallback;
         }

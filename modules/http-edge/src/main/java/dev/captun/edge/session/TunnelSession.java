@@ -1,5 +1,6 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.drain.SessionLifecycle;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.session.SessionCommands.Answered;
@@ -46,8 +47,8 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The gateway side of one tunnel client WebSocket. Multiplexes public requests onto it as
- * streams, applies per-stream credit in both directions, keeps heartbeats, and re-asserts its
- * registration with the tunnel entity. Outbound frames leave through two paths that the socket
+ * streams, applies per-stream credit in both directions, keeps heartbeats, re-asserts its
+ * registration with the tunnel entity when told to, and hands over to a new connection when drained. Outbound frames leave through two paths that the socket
  * merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
  * each stream's head, body and end run as one back-pressured producer, so their order holds).
  */
@@ -56,7 +57,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Fixed facts about the session, chosen by the connect endpoint. */
     public record Setup(String name, String sessionId, Credential credential, String publicUrl,
                         EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
-                        Duration reassertInterval, Duration requestTimeout, int maxInFlight, GatewayMetrics metrics,
+                        Duration requestTimeout, int maxInFlight, GatewayMetrics metrics,
                         int protocolVersion) {
         /** The version both ends speak (the client's, which the gateway accepted). */
         public Setup {
@@ -96,7 +97,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     public enum Abandon implements SessionMessage { INSTANCE }
 
     /** SWEEP runs only while some stream waits for its response head (the 504 deadline). */
-    private enum Tick implements SessionMessage { HEARTBEAT, REASSERT, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
+    private enum Tick implements SessionMessage { HEARTBEAT, HANDOVER, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
 
     /**
      * Per-stream state: AWAITING_HEAD (the public side waits for the response head; {@code replyTo}
@@ -151,6 +152,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean attached;
     private boolean closing;
     private boolean cleanedUp;
+    private boolean draining; // the node is draining: the client was asked to move
+    private boolean handingOver; // draining and replaced by the client's new connection: no new streams
 
     private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
         super(ctx);
@@ -171,7 +174,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(Forward.class, this::onForward)
                 .onMessage(Consumed.class, this::onConsumed)
                 .onMessage(PublicDone.class, this::onPublicDone)
-                .onMessage(SessionControl.Replaced.class, m -> closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON))
+                .onMessage(SessionControl.Replaced.class, m -> onReplaced())
+                .onMessage(SessionControl.ReassertNow.class, m -> onReassertNow())
+                .onMessage(SessionLifecycle.Drain.class, this::onDrain)
+                .onMessage(SessionLifecycle.GraceOver.class, m -> closeWith(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down"))
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
                     cleanedUp = true; // nothing registered, nothing to clean
@@ -192,7 +198,6 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
         timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
-        timers.startTimerWithFixedDelay(Tick.REASSERT, Tick.REASSERT, setup.reassertInterval());
         getContext().getLog().info("tunnel {} session {} ready at {}", setup.name(), setup.sessionId(), setup.publicUrl());
         m.ack().tell(Ack.INSTANCE);
         return this;
@@ -208,7 +213,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 }
                 sendControl(new Control.Ping(System.currentTimeMillis()));
             }
-            case REASSERT -> setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
+            case HANDOVER -> {
+                if (streams.isEmpty()) {
+                    return closeWith(Protocol.CLOSE_GOING_AWAY, "Tunnel moved to another gateway");
+                }
+            }
             case ATTACH_TIMEOUT -> {
                 if (!attached) {
                     getContext().getLog().info("tunnel {} session {} never attached its socket", setup.name(), setup.sessionId());
@@ -425,7 +434,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onForward(Forward f) {
         SessionCommands.RequestHead rh = f.head();
-        if (closing || !attached) {
+        if (closing || handingOver || !attached) {
             f.replyTo().tell(new Gone(f.exchange()));
             return this;
         }
@@ -547,6 +556,44 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
     }
 
+    // ---- re-assert and drain (docs/CLUSTER.md: graceful drain) ----
+
+    /** Told by the node (membership change, slow sweep) or by the entity as it is handed off. */
+    private Behavior<SessionMessage> onReassertNow() {
+        if (!closing && !handingOver) {
+            setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onDrain(SessionLifecycle.Drain m) {
+        if (!draining && !closing) {
+            draining = true;
+            if (Protocol.drainFrames(setup.protocolVersion())) {
+                sendControl(new Control.Drain(m.reason()));
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Outside a drain a replacement ends this session at once (4000: the client does not reconnect).
+     * While draining it is the client's own make-before-break move: take no new streams (they get
+     * {@code Gone} and are looked up again), let those in flight finish, then end with 1001.
+     */
+    private Behavior<SessionMessage> onReplaced() {
+        if (!draining) {
+            return closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON);
+        }
+        if (!handingOver && !closing) {
+            handingOver = true;
+            getContext().getLog().info("tunnel {} session {} moved to a new connection; {} streams finishing here",
+                    setup.name(), setup.sessionId(), streams.size());
+            timers.startTimerWithFixedDelay(Tick.HANDOVER, Tick.HANDOVER, Duration.ofMillis(100));
+        }
+        return this;
+    }
+
     private Behavior<SessionMessage> onInboundDone(InboundDone m) {
         if (!closing) {
             getContext().getLog().info("tunnel {} session {} closed by client{}", setup.name(), setup.sessionId(),
@@ -582,7 +629,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         completeControl();
         setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
         timers.cancel(Tick.HEARTBEAT);
-        timers.cancel(Tick.REASSERT);
+        timers.cancel(Tick.HANDOVER);
     }
 
     private void sendControl(Control c) {
