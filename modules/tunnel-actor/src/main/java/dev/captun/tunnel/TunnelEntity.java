@@ -61,6 +61,16 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
     private enum IdleTick implements Command { INSTANCE }
 
+    /** The re-learn window after start is over: lookups held back get their answer. */
+    private enum RelearnOver implements Command { INSTANCE }
+
+    /**
+     * An entity that starts without a session may be a new incarnation (hand-off, crash) whose live
+     * session is about to re-assert: a lookup in this first window waits for that instead of
+     * answering "no route" (a 503 to the public client) a few milliseconds too early.
+     */
+    static final Duration RELEARN_WINDOW = Duration.ofSeconds(1);
+
     /** The owner the ledger remembered has had its chance to come back. */
     private enum GraceOver implements Command { INSTANCE }
 
@@ -120,6 +130,8 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     private Active active;
     /** Owner the ledger remembers while no session is registered (after a crash), until the grace ends. */
     private String rememberedOwner;
+    private final long startedNanos = System.nanoTime();
+    private final java.util.List<ActorRef<LookupReply>> heldLookups = new java.util.ArrayList<>();
 
     private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<ClusterSharding.ShardCommand> shard,
                          Duration idleTimeout, ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger,
@@ -152,6 +164,7 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
                 .onMessageEquals(GraceOver.INSTANCE, this::onGraceOver)
                 .onMessage(LedgerWritten.class, m -> this)
                 .onMessage(HandOff.class, m -> onHandOff())
+                .onMessageEquals(RelearnOver.INSTANCE, this::onRelearnOver)
                 .build();
     }
 
@@ -274,10 +287,25 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     }
 
     private Behavior<Command> onLookup(Lookup m) {
+        long left = RELEARN_WINDOW.toNanos() - (System.nanoTime() - startedNanos);
+        if (active == null && left > 0) {
+            if (heldLookups.isEmpty()) {
+                timers.startSingleTimer(RelearnOver.INSTANCE, RelearnOver.INSTANCE, Duration.ofNanos(left));
+            }
+            heldLookups.add(m.replyTo());
+            return this;
+        }
         m.replyTo().tell(active == null ? new NoRoute() : new Route(active.sessionId(), active.session()));
         if (active == null) {
             armIdleTimer();
         }
+        return this;
+    }
+
+    private Behavior<Command> onRelearnOver() {
+        LookupReply reply = active == null ? new NoRoute() : new Route(active.sessionId(), active.session());
+        heldLookups.forEach(r -> r.tell(reply));
+        heldLookups.clear();
         return this;
     }
 
@@ -301,6 +329,10 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         // watchWith: a session on a crashed node or one that stopped without saying so still frees the name.
         getContext().watchWith(next.session(), new SessionTerminated(next.sessionId()));
         timers.cancel(IdleTick.INSTANCE);
+        if (!heldLookups.isEmpty()) {
+            timers.cancel(RelearnOver.INSTANCE);
+            onRelearnOver();
+        }
     }
 
     private void armIdleTimer() {

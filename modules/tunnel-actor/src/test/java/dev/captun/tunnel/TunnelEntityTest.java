@@ -91,6 +91,23 @@ class TunnelEntityTest {
     }
 
     @Test
+    void aLookupRightAfterStartWaitsForTheSessionToReassert() {
+        var e = spawnEntity(testKit.createTestProbe());
+        TestProbe<TunnelEntity.LookupReply> early = testKit.createTestProbe();
+        e.tell(new TunnelEntity.Lookup(early.getRef()));
+        early.expectNoMessage(Duration.ofMillis(100));
+        TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+        e.tell(new TunnelEntity.Reassert("s1", A, s1.getRef()));
+        assertEquals(new TunnelEntity.Route("s1", s1.getRef()), early.receiveMessage());
+        // Without a re-assert the answer comes at the end of the window.
+        var empty = spawnEntity(testKit.createTestProbe());
+        TestProbe<TunnelEntity.LookupReply> held = testKit.createTestProbe();
+        empty.tell(new TunnelEntity.Lookup(held.getRef()));
+        assertEquals(new TunnelEntity.NoRoute(), held.receiveMessage(TunnelEntity.RELEARN_WINDOW.plusSeconds(3)));
+        assertEquals(new TunnelEntity.NoRoute(), lookup(empty)); // after the window: at once
+    }
+
+    @Test
     void probeNeverChangesAnything() {
         var e = spawnEntity(testKit.createTestProbe());
         TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();

@@ -97,7 +97,14 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     public enum Abandon implements SessionMessage { INSTANCE }
 
     /** SWEEP runs only while some stream waits for its response head (the 504 deadline). */
-    private enum Tick implements SessionMessage { HEARTBEAT, HANDOVER, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
+    private enum Tick implements SessionMessage { HEARTBEAT, HANDOVER_LINGER, HANDOVER, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
+
+    /**
+     * After a drained session is replaced it keeps taking new streams this long (its socket still
+     * serves them): the client's new session is admitted before its socket attaches, and a request
+     * sent there before that would be refused.
+     */
+    static final Duration HANDOVER_LINGER = Duration.ofSeconds(2);
 
     /**
      * Per-stream state: AWAITING_HEAD (the public side waits for the response head; {@code replyTo}
@@ -153,7 +160,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean closing;
     private boolean cleanedUp;
     private boolean draining; // the node is draining: the client was asked to move
-    private boolean handingOver; // draining and replaced by the client's new connection: no new streams
+    private boolean replacedWhileDraining; // the client's new connection took over: finishing here
+    private boolean handingOver; // ... and past the linger: no new streams
 
     private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
         super(ctx);
@@ -212,6 +220,10 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     return closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "Heartbeat timeout");
                 }
                 sendControl(new Control.Ping(System.currentTimeMillis()));
+            }
+            case HANDOVER_LINGER -> {
+                handingOver = true;
+                timers.startTimerWithFixedDelay(Tick.HANDOVER, Tick.HANDOVER, Duration.ofMillis(100));
             }
             case HANDOVER -> {
                 if (streams.isEmpty()) {
@@ -560,7 +572,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     /** Told by the node (membership change, slow sweep) or by the entity as it is handed off. */
     private Behavior<SessionMessage> onReassertNow() {
-        if (!closing && !handingOver) {
+        if (!closing && !replacedWhileDraining) {
             setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
         }
         return this;
@@ -578,18 +590,18 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     /**
      * Outside a drain a replacement ends this session at once (4000: the client does not reconnect).
-     * While draining it is the client's own make-before-break move: take no new streams (they get
-     * {@code Gone} and are looked up again), let those in flight finish, then end with 1001.
+     * While draining it is the client's own make-before-break move: after {@link #HANDOVER_LINGER}
+     * take no new streams (they get {@code Gone} and are looked up again), let those in flight finish,
+     * then end with 1001.
      */
     private Behavior<SessionMessage> onReplaced() {
         if (!draining) {
             return closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON);
         }
-        if (!handingOver && !closing) {
-            handingOver = true;
-            getContext().getLog().info("tunnel {} session {} moved to a new connection; {} streams finishing here",
-                    setup.name(), setup.sessionId(), streams.size());
-            timers.startTimerWithFixedDelay(Tick.HANDOVER, Tick.HANDOVER, Duration.ofMillis(100));
+        if (!replacedWhileDraining && !closing) {
+            replacedWhileDraining = true;
+            getContext().getLog().info("tunnel {} session {} moved to a new connection; finishing here", setup.name(), setup.sessionId());
+            timers.startSingleTimer(Tick.HANDOVER_LINGER, Tick.HANDOVER_LINGER, HANDOVER_LINGER);
         }
         return this;
     }
@@ -630,6 +642,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
         timers.cancel(Tick.HEARTBEAT);
         timers.cancel(Tick.HANDOVER);
+        timers.cancel(Tick.HANDOVER_LINGER);
     }
 
     private void sendControl(Control c) {
