@@ -160,6 +160,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean closing;
     private boolean cleanedUp;
     private boolean draining; // the node is draining: the client was asked to move
+    /** Forwards that arrived after admission but before the socket attached: served once it does. */
+    private final List<Forward> beforeAttach = new java.util.ArrayList<>();
     private boolean replacedWhileDraining; // the client's new connection took over: finishing here
     private boolean handingOver; // ... and past the linger: no new streams
 
@@ -193,6 +195,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     return Behaviors.stopped();
                 })
                 .onSignal(PostStop.class, s -> {
+                    beforeAttach.forEach(f -> f.replyTo().tell(new Gone(f.exchange())));
                     cleanup();
                     return this;
                 })
@@ -203,6 +206,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         attached = true;
         setup.metrics().tunnelAttached();
         timers.cancel(Tick.ATTACH_TIMEOUT);
+        beforeAttach.forEach(getContext().getSelf()::tell); // behind `ready`, in arrival order
+        beforeAttach.clear();
         sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
         timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
@@ -446,6 +451,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onForward(Forward f) {
         SessionCommands.RequestHead rh = f.head();
+        if (!attached && !closing && beforeAttach.size() < 1024) {
+            // Admitted, socket not attached yet (a client's new connection, routed to as soon as the entity admits it).
+            beforeAttach.add(f);
+            return this;
+        }
         if (closing || handingOver || !attached) {
             f.replyTo().tell(new Gone(f.exchange()));
             return this;
