@@ -36,8 +36,14 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
     /** The drain grace is over: every session still here closes with 1001. */
     public record CloseAll() implements Command {}
 
-    /** Answer {@code replyTo} once no session is left. */
+    /** Answer {@code replyTo} once no live session is left (moved ones do not count). */
     public record AwaitEmpty(ActorRef<Empty> replyTo) implements Command {}
+
+    /** A drained session handed over to its client's new connection and closed its socket; it waits for {@link ReleaseMoved}. */
+    public record Moved(ActorRef<SessionMessage> session) implements Command {}
+
+    /** Stop the moved sessions; answer {@code replyTo} once they have. */
+    public record ReleaseMoved(ActorRef<Empty> replyTo) implements Command {}
 
     public record Empty() {}
 
@@ -63,6 +69,8 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
     private final TimerScheduler<Command> timers;
     private final ReassertSweep<ActorRef<SessionMessage>> sweep;
     private final List<ActorRef<Empty>> awaiting = new ArrayList<>();
+    private final java.util.Set<ActorRef<SessionMessage>> moved = new java.util.HashSet<>();
+    private final List<ActorRef<Empty>> awaitingRelease = new ArrayList<>();
     private String drainReason;
 
     private NodeSessions(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration reassertInterval) {
@@ -84,6 +92,8 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
                 .onMessage(DrainAll.class, this::onDrainAll)
                 .onMessage(CloseAll.class, this::onCloseAll)
                 .onMessage(AwaitEmpty.class, this::onAwaitEmpty)
+                .onMessage(Moved.class, this::onMoved)
+                .onMessage(ReleaseMoved.class, this::onReleaseMoved)
                 .onMessageEquals(Tick.SWEEP, this::onSweep)
                 .onMessageEquals(Tick.SECOND_WAVE, () -> {
                     sweep.wave();
@@ -99,18 +109,46 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
         sweep.add(m.session());
         getContext().watchWith(m.session(), new Gone(m.session()));
         if (drainReason != null) {
-            m.session().tell(new SessionLifecycle.Drain(drainReason)); // admitted while the node was already draining
+            m.session().tell(new SessionLifecycle.Drain(drainReason, getContext().getSelf())); // admitted while the node was already draining
         }
         return this;
     }
 
     private Behavior<Command> onGone(Gone m) {
         sweep.remove(m.session());
+        if (moved.remove(m.session()) && moved.isEmpty() && !awaitingRelease.isEmpty()) {
+            awaitingRelease.forEach(r -> r.tell(new Empty()));
+            awaitingRelease.clear();
+        }
+        answerIfEmpty();
+        return this;
+    }
+
+    private Behavior<Command> onMoved(Moved m) {
+        if (sweep.members().contains(m.session())) {
+            sweep.remove(m.session());
+            moved.add(m.session());
+            answerIfEmpty();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onReleaseMoved(ReleaseMoved m) {
+        if (moved.isEmpty()) {
+            m.replyTo().tell(new Empty());
+        } else {
+            awaitingRelease.add(m.replyTo());
+            SessionLifecycle.Release release = new SessionLifecycle.Release();
+            moved.forEach(s -> s.tell(release));
+        }
+        return this;
+    }
+
+    private void answerIfEmpty() {
         if (sweep.size() == 0 && !awaiting.isEmpty()) {
             awaiting.forEach(r -> r.tell(new Empty()));
             awaiting.clear();
         }
-        return this;
     }
 
     private Behavior<Command> onMemberRemoved(MemberRemoved m) {
@@ -135,7 +173,7 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
         if (drainReason == null) {
             drainReason = m.reason();
             getContext().getLog().info("draining {} tunnel sessions: {}", sweep.size(), m.reason());
-            SessionLifecycle.Drain drain = new SessionLifecycle.Drain(m.reason());
+            SessionLifecycle.Drain drain = new SessionLifecycle.Drain(m.reason(), getContext().getSelf());
             sweep.members().forEach(s -> s.tell(drain));
         }
         return this;

@@ -1,6 +1,7 @@
 package dev.captun.edge.drain;
 
 import dev.captun.tunnel.SessionMessage;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /** What the node (not the tunnel entity) tells a tunnel session about its own lifetime. */
 public sealed interface SessionLifecycle extends SessionMessage {
@@ -10,8 +11,15 @@ public sealed interface SessionLifecycle extends SessionMessage {
      * keeps serving; once a newer connection replaces it at the tunnel entity it stops taking new
      * requests and ends its socket (1001) when those in flight have finished.
      */
-    record Drain(String reason) implements SessionLifecycle {}
+    record Drain(String reason, ActorRef<NodeSessions.Command> replyTo) implements SessionLifecycle {}
 
     /** The drain grace is over: close now with 1001 whatever is still in flight. */
     record GraceOver() implements SessionLifecycle {}
+
+    /**
+     * A session that handed over to its client's new connection stays alive after its socket closed
+     * (answering late forwards {@code Gone}, so edges promptly look the tunnel up again) until this,
+     * sent while the node is still fully up: its stop then reaches every edge watching it.
+     */
+    record Release() implements SessionLifecycle {}
 }

@@ -1,5 +1,6 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.drain.NodeSessions;
 import dev.captun.edge.drain.SessionLifecycle;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
@@ -162,7 +163,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean draining; // the node is draining: the client was asked to move
     /** Forwards that arrived after admission but before the socket attached: served once it does. */
     private final List<Forward> beforeAttach = new java.util.ArrayList<>();
-    private boolean replacedWhileDraining; // the client's new connection took over: finishing here
+    private boolean replacedWhileDraining;
+    private ActorRef<NodeSessions.Command> drainedBy; // the client's new connection took over: finishing here
     private boolean handingOver; // ... and past the linger: no new streams
 
     private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
@@ -187,7 +189,13 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(SessionControl.Replaced.class, m -> onReplaced())
                 .onMessage(SessionControl.ReassertNow.class, m -> onReassertNow())
                 .onMessage(SessionLifecycle.Drain.class, this::onDrain)
-                .onMessage(SessionLifecycle.GraceOver.class, m -> closeWith(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down"))
+                .onMessage(SessionLifecycle.GraceOver.class, m -> {
+                    if (replacedWhileDraining && !closing) {
+                        drainedBy.tell(new NodeSessions.Moved(getContext().getSelf())); // its client is elsewhere already
+                    }
+                    return closeWith(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down");
+                })
+                .onMessage(SessionLifecycle.Release.class, m -> Behaviors.stopped())
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
                     cleanedUp = true; // nothing registered, nothing to clean
@@ -232,6 +240,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
             }
             case HANDOVER -> {
                 if (streams.isEmpty()) {
+                    timers.cancel(Tick.HANDOVER);
+                    drainedBy.tell(new NodeSessions.Moved(getContext().getSelf()));
                     return closeWith(Protocol.CLOSE_GOING_AWAY, "Tunnel moved to another gateway");
                 }
             }
@@ -242,7 +252,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 }
             }
             case CLOSE_TIMEOUT -> {
-                return Behaviors.stopped();
+                return replacedWhileDraining ? this : Behaviors.stopped(); // a handed-over session waits for Release
             }
             case SWEEP -> sweepDeadlines();
         }
@@ -591,6 +601,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private Behavior<SessionMessage> onDrain(SessionLifecycle.Drain m) {
         if (!draining && !closing) {
             draining = true;
+            drainedBy = m.replyTo();
             if (Protocol.drainFrames(setup.protocolVersion())) {
                 sendControl(new Control.Drain(m.reason()));
             }
@@ -617,6 +628,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     }
 
     private Behavior<SessionMessage> onInboundDone(InboundDone m) {
+        if (replacedWhileDraining && closing) {
+            return this; // handed over: stays (answering Gone) until the node releases it
+        }
         if (!closing) {
             getContext().getLog().info("tunnel {} session {} closed by client{}", setup.name(), setup.sessionId(),
                     m.error() == null ? "" : " (" + m.error().getMessage() + ")");
