@@ -36,7 +36,7 @@ public final class GracefulDrain {
 
     /** How long the phase running the drain must be allowed to take. */
     public static Duration phaseTimeout(Duration grace, Duration unready) {
-        return (grace.compareTo(unready) > 0 ? grace : unready).plus(CLOSE_WAIT).plus(CLOSE_WAIT).plus(SETTLE).plusSeconds(2);
+        return (grace.compareTo(unready) > 0 ? grace : unready).plus(CLOSE_WAIT).plusSeconds(2);
     }
 
     public static void install(ActorSystem<?> system, ActorRef<NodeSessions.Command> sessions, Duration grace, Duration unready) {
@@ -64,7 +64,7 @@ public final class GracefulDrain {
                 .thenComposeAsync(allMoved -> {
                     if (allMoved) {
                         log.info("drained: every tunnel session moved or ended after {} ms", ms(started));
-                        return release(system, sessions);
+                        return CompletableFuture.completedFuture(Done.getInstance());
                     }
                     sessions.tell(new NodeSessions.CloseAll());
                     return AskPattern.<NodeSessions.Command, NodeSessions.Empty>ask(sessions, NodeSessions.AwaitEmpty::new,
@@ -72,25 +72,11 @@ public final class GracefulDrain {
                             .handleAsync((ok, timeout) -> {
                                 log.info("drain grace over after {} ms{}", ms(started), ok != null ? "" : "; some sessions did not close in time");
                                 return Done.getInstance();
-                            }, Runnable::run)
-                            .thenComposeAsync(d -> release(system, sessions), Runnable::run);
+                            }, Runnable::run);
                 }, Runnable::run);
     }
 
-    /**
-     * Stops the sessions that handed over (they answered late forwards {@code Gone} until now) while
-     * the node is still a full member, then gives their stop a moment to reach the edges watching them.
-     */
-    private static CompletionStage<Done> release(ActorSystem<?> system, ActorRef<NodeSessions.Command> sessions) {
-        CompletableFuture<Done> settled = new CompletableFuture<>();
-        AskPattern.<NodeSessions.Command, NodeSessions.Empty>ask(sessions, NodeSessions.ReleaseMoved::new, CLOSE_WAIT, system.scheduler())
-                .whenCompleteAsync((ok, timeout) -> system.scheduler().scheduleOnce(SETTLE,
-                        () -> settled.complete(Done.getInstance()), system.executionContext()), Runnable::run);
-        return settled;
-    }
 
-    /** Time for the stop of released sessions to reach remote watchers (route caches) before the node unbinds. */
-    static final Duration SETTLE = Duration.ofMillis(500);
 
     private static long ms(long since) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);

@@ -39,11 +39,11 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
     /** Answer {@code replyTo} once no live session is left (moved ones do not count). */
     public record AwaitEmpty(ActorRef<Empty> replyTo) implements Command {}
 
-    /** A drained session handed over to its client's new connection and closed its socket; it waits for {@link ReleaseMoved}. */
+    /**
+     * A drained session handed over to its client's new connection and closed its socket. It stays
+     * alive (answering {@code Gone}) until the node stops, but no longer counts as live.
+     */
     public record Moved(ActorRef<SessionMessage> session) implements Command {}
-
-    /** Stop the moved sessions; answer {@code replyTo} once they have. */
-    public record ReleaseMoved(ActorRef<Empty> replyTo) implements Command {}
 
     public record Empty() {}
 
@@ -69,8 +69,6 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
     private final TimerScheduler<Command> timers;
     private final ReassertSweep<ActorRef<SessionMessage>> sweep;
     private final List<ActorRef<Empty>> awaiting = new ArrayList<>();
-    private final java.util.Set<ActorRef<SessionMessage>> moved = new java.util.HashSet<>();
-    private final List<ActorRef<Empty>> awaitingRelease = new ArrayList<>();
     private String drainReason;
 
     private NodeSessions(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration reassertInterval) {
@@ -93,7 +91,6 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
                 .onMessage(CloseAll.class, this::onCloseAll)
                 .onMessage(AwaitEmpty.class, this::onAwaitEmpty)
                 .onMessage(Moved.class, this::onMoved)
-                .onMessage(ReleaseMoved.class, this::onReleaseMoved)
                 .onMessageEquals(Tick.SWEEP, this::onSweep)
                 .onMessageEquals(Tick.SECOND_WAVE, () -> {
                     sweep.wave();
@@ -116,10 +113,6 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
 
     private Behavior<Command> onGone(Gone m) {
         sweep.remove(m.session());
-        if (moved.remove(m.session()) && moved.isEmpty() && !awaitingRelease.isEmpty()) {
-            awaitingRelease.forEach(r -> r.tell(new Empty()));
-            awaitingRelease.clear();
-        }
         answerIfEmpty();
         return this;
     }
@@ -127,19 +120,7 @@ public final class NodeSessions extends AbstractBehavior<NodeSessions.Command> {
     private Behavior<Command> onMoved(Moved m) {
         if (sweep.members().contains(m.session())) {
             sweep.remove(m.session());
-            moved.add(m.session());
             answerIfEmpty();
-        }
-        return this;
-    }
-
-    private Behavior<Command> onReleaseMoved(ReleaseMoved m) {
-        if (moved.isEmpty()) {
-            m.replyTo().tell(new Empty());
-        } else {
-            awaitingRelease.add(m.replyTo());
-            SessionLifecycle.Release release = new SessionLifecycle.Release();
-            moved.forEach(s -> s.tell(release));
         }
         return this;
     }

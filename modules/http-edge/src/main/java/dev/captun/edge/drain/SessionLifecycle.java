@@ -15,11 +15,4 @@ public sealed interface SessionLifecycle extends SessionMessage {
 
     /** The drain grace is over: close now with 1001 whatever is still in flight. */
     record GraceOver() implements SessionLifecycle {}
-
-    /**
-     * A session that handed over to its client's new connection stays alive after its socket closed
-     * (answering late forwards {@code Gone}, so edges promptly look the tunnel up again) until this,
-     * sent while the node is still fully up: its stop then reaches every edge watching it.
-     */
-    record Release() implements SessionLifecycle {}
 }

@@ -195,7 +195,6 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     }
                     return closeWith(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down");
                 })
-                .onMessage(SessionLifecycle.Release.class, m -> Behaviors.stopped())
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
                     cleanedUp = true; // nothing registered, nothing to clean
@@ -252,7 +251,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 }
             }
             case CLOSE_TIMEOUT -> {
-                return replacedWhileDraining ? this : Behaviors.stopped(); // a handed-over session waits for Release
+                return replacedWhileDraining ? this : Behaviors.stopped(); // a handed-over session stays until the node stops
             }
             case SWEEP -> sweepDeadlines();
         }
@@ -629,7 +628,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onInboundDone(InboundDone m) {
         if (replacedWhileDraining && closing) {
-            return this; // handed over: stays (answering Gone) until the node releases it
+            // Handed over: it stays until the node stops, answering late forwards Gone at once, so an edge
+            // still holding its route looks the tunnel up again instead of waiting on a stopped actor.
+            return this;
         }
         if (!closing) {
             getContext().getLog().info("tunnel {} session {} closed by client{}", setup.name(), setup.sessionId(),
