@@ -21,11 +21,17 @@ public final class HopByHop {
         return strip(headers, Set.of());
     }
 
-    /** {@code headers} without hop-by-hop fields, the fields named by {@code Connection}, and {@code extra} (lower-case names). */
+    /**
+     * {@code headers} without hop-by-hop fields, the fields named by {@code Connection}, and {@code extra}
+     * (lower-case names). A field without a name or value (a peer's broken frame) is dropped too.
+     */
     public static List<Header> strip(List<Header> headers, Set<String> extra) {
         Set<String> drop = new HashSet<>(ALWAYS);
         drop.addAll(extra);
         for (Header h : headers) {
+            if (h == null || h.name() == null) {
+                continue;
+            }
             if (h.name().equalsIgnoreCase("connection") && h.value() != null) {
                 for (String token : h.value().split(",")) {
                     String t = token.strip().toLowerCase(Locale.ROOT);
@@ -37,7 +43,7 @@ public final class HopByHop {
         }
         List<Header> out = new ArrayList<>(headers.size());
         for (Header h : headers) {
-            if (!drop.contains(h.name().toLowerCase(Locale.ROOT))) {
+            if (h != null && h.name() != null && h.value() != null && !drop.contains(h.name().toLowerCase(Locale.ROOT))) {
                 out.add(h);
             }
         }

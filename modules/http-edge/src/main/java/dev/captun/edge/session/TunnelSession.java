@@ -49,8 +49,8 @@ import org.apache.pekko.util.ByteString;
 /**
  * The gateway side of one tunnel client WebSocket. Multiplexes public requests onto it as
  * streams, applies per-stream credit in both directions, keeps heartbeats, re-asserts its
- * registration with the tunnel entity when told to, and hands over to a new connection when drained. Outbound frames leave through two paths that the socket
- * merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
+ * registration with the tunnel entity when told to, and hands over to its client's new connection
+ * when the node drains. Outbound frames leave through two paths that the socket merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
  * each stream's head, body and end run as one back-pressured producer, so their order holds).
  */
 public final class TunnelSession extends AbstractBehavior<SessionMessage> {
@@ -163,8 +163,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean draining; // the node is draining: the client was asked to move
     /** Forwards that arrived after admission but before the socket attached: served once it does. */
     private final List<Forward> beforeAttach = new java.util.ArrayList<>();
-    private boolean replacedWhileDraining;
-    private ActorRef<NodeSessions.Command> drainedBy; // the client's new connection took over: finishing here
+    private ActorRef<NodeSessions.Command> drainedBy; // told when this session has handed over
+    private boolean replacedWhileDraining; // the client's new connection took over: finishing here
     private boolean handingOver; // ... and past the linger: no new streams
 
     private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
