@@ -66,7 +66,7 @@ final class ClusterScript {
         List<Integer> taken = new ArrayList<>();
         for (int b = 0; b < 3; b++) {
             while (true) {
-                int base = 20000 + random.nextInt(30000);
+                int base = 20000 + random.nextInt(12000); // below the ephemeral range (32768+), where client ports would collide
                 boolean ok = taken.stream().noneMatch(t -> Math.abs(t - base) < 3);
                 for (int k = 0; k < 3 && ok; k++) {
                     ok = isFree(base + k);
