@@ -198,7 +198,7 @@ public final class ConnectEndpoint {
                                                    org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity,
                                                    String sessionId, SessionSocket.Spawned spawned) {
         ActorRef<SessionMessage> session = spawned.session();
-        return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), settings.registryTimeout())
+        return admission(entity, reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), true)
                 .handleAsync((reply, error) -> {
                     if (reply instanceof TunnelEntity.Admitted) {
                         nodeSessions.tell(new NodeSessions.Register(session));
@@ -215,6 +215,22 @@ public final class ConnectEndpoint {
                     log.warn("connect to {}: tunnel registry did not answer: {}", name, String.valueOf(error));
                     return of(503, PlainResponses.REGISTRY_UNAVAILABLE);
                 }, Runnable::run);
+    }
+
+    /**
+     * The entity's answer to a connect; a timeout is retried once. After a crash, an ask sent before
+     * the dead node was removed went to its old shard home and is lost; the retry is buffered by the
+     * shard region until the entity's new home is known, so the reconnecting client gets in as soon
+     * as it is back instead of a 503 and another backoff. {@code Connect} is idempotent per session id.
+     */
+    private CompletionStage<TunnelEntity.ConnectReply> admission(
+            org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity,
+            java.util.function.Function<ActorRef<TunnelEntity.ConnectReply>, TunnelEntity.Command> connect, boolean retry) {
+        return entity.<TunnelEntity.ConnectReply>ask(connect::apply, settings.registryTimeout())
+                .handleAsync((reply, error) -> error == null || !retry
+                        ? (reply != null ? CompletableFuture.completedFuture(reply) : CompletableFuture.<TunnelEntity.ConnectReply>failedFuture(error))
+                        : admission(entity, connect, false), Runnable::run)
+                .thenComposeAsync(r -> r, Runnable::run);
     }
 
     private static CompletionStage<HttpResponse> done(HttpResponse r) {
