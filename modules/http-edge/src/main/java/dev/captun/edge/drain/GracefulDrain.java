@@ -76,8 +76,6 @@ public final class GracefulDrain {
                 }, Runnable::run);
     }
 
-
-
     private static long ms(long since) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
     }
