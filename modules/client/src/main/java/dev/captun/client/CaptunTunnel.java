@@ -73,6 +73,10 @@ public final class CaptunTunnel implements AutoCloseable {
     private WsTransport current;
     private Thread reconnector;
     private boolean closing;
+    /** A make-before-break move away from a draining gateway is under way (guarded by lock). */
+    private boolean moving;
+    /** Connections left behind by a move, finishing their requests until the old gateway ends them. */
+    private final java.util.Set<WsTransport> leaving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private CaptunTunnel(Builder b) {
         this.gateways = Gateways.parseList(b.gateway == null ? DEFAULT_GATEWAY : b.gateway);
@@ -146,6 +150,9 @@ public final class CaptunTunnel implements AutoCloseable {
         if (tr != null) {
             tr.closeNormally(1000);
         }
+        for (WsTransport old : leaving) {
+            old.abort(1000, "client closed");
+        }
         workers.shutdownNow();
         if (proxy != null) {
             proxy.close();
@@ -177,7 +184,12 @@ public final class CaptunTunnel implements AutoCloseable {
         String gw = gateways.get(index);
         emit(new TunnelEvent.Connecting(gw));
         WsTransport tr = new WsTransport(SCHEDULER);
-        TunnelCore core = new TunnelCore(tr, handler, workers, this::emit);
+        TunnelCore core = new TunnelCore(tr, handler, workers, event -> {
+            emit(event);
+            if (event instanceof TunnelEvent.Draining) {
+                onDraining(tr);
+            }
+        });
         tr.bind(core);
         URI wsUri = Gateways.connectUri(gw, name, true);
         try {
@@ -236,6 +248,12 @@ public final class CaptunTunnel implements AutoCloseable {
                 return;
             }
             current = null;
+            if (moving) {
+                // The draining gateway ended it (even with 4000: our own new connection replaced it) before the move
+                // finished: the mover carries on, and reconnects as after any drop if it cannot get through.
+                log.debug("tunnel {}: draining connection ended during the move ({})", name, info.code());
+                return;
+            }
             if (info.code() == Protocol.CLOSE_REPLACED) {
                 state = State.REPLACED;
             } else {
@@ -260,6 +278,74 @@ public final class CaptunTunnel implements AutoCloseable {
             t.start();
         }
     }
+
+    // ---- moving away from a draining gateway (make-before-break) ----
+
+    /** The gateway of {@code tr} is draining: connect elsewhere first (on another thread: this is the socket's). */
+    private void onDraining(WsTransport tr) {
+        Thread mover;
+        synchronized (lock) {
+            if (closing || tr != current || moving) {
+                return;
+            }
+            moving = true;
+            mover = new Thread(() -> move(tr), "captun-move");
+            mover.setDaemon(true);
+        }
+        mover.start();
+    }
+
+    /**
+     * Tries every other gateway once, in list order after the draining one, then the draining one
+     * itself (with a single URL behind a load balancer, that is where another node answers). The new
+     * connection replaces the old session at the tunnel entity; the old socket finishes its requests
+     * and the gateway ends it, which {@link #onDropped} then ignores because it is no longer current.
+     */
+    private void move(WsTransport old) {
+        int from = gatewayIndex;
+        boolean moved = false;
+        for (int i : Gateways.moveOrder(from, gateways.size())) {
+            synchronized (lock) {
+                if (closing) {
+                    return;
+                }
+            }
+            try {
+                establish(i);
+                moved = true;
+                break;
+            } catch (CaptunConnectException e) {
+                log.debug("move to {} failed: {} {}", gateways.get(i), e.status(), e.getMessage());
+                if (e.isPermanent()) {
+                    break; // e.g. a conflict: keep the old connection; its end is handled like any drop
+                }
+            }
+        }
+        Thread reconnect = null;
+        synchronized (lock) {
+            moving = false;
+            if (moved) {
+                leaving.add(old);
+            } else if (current == null && !closing) {
+                // The draining connection ended while no other gateway took the tunnel: reconnect as after any drop.
+                state = State.RECONNECTING;
+                reconnector = new Thread(this::reconnectLoop, "captun-reconnect");
+                reconnector.setDaemon(true);
+                reconnect = reconnector;
+            }
+        }
+        if (moved) {
+            log.debug("tunnel {} moved off a draining gateway", name);
+            old.closed().whenCompleteAsync((info, err) -> leaving.remove(old), IO);
+            // The gateway ends the old socket when its requests are done (at the latest at its drain grace); never keep it forever.
+            SCHEDULER.schedule(() -> old.abort(1001, "moved to another gateway"), LEAVING_MAX.toMillis(), TimeUnit.MILLISECONDS);
+        } else if (reconnect != null) {
+            reconnect.start();
+        }
+    }
+
+    /** A connection left behind by a move is dropped after this, if its gateway has not ended it. */
+    static final Duration LEAVING_MAX = Duration.ofMinutes(5);
 
     private void reconnectLoop() {
         for (int attempt = 0; ; attempt++) {

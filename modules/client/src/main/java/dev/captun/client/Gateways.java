@@ -30,6 +30,18 @@ final class Gateways {
         return out;
     }
 
+    /**
+     * Where to move when gateway {@code current} drains: every other gateway in list order after it,
+     * then {@code current} itself (behind one load-balanced URL, another node answers there).
+     */
+    static int[] moveOrder(int current, int size) {
+        int[] order = new int[size];
+        for (int k = 1; k <= size; k++) {
+            order[k - 1] = (current + k) % size;
+        }
+        return order;
+    }
+
     /** {@code <gateway>/?captun-connect=1&captun-name=<name>&captun-protocol=1} with scheme {@code http}/{@code https} or {@code ws}/{@code wss}. */
     static URI connectUri(String gateway, String name, boolean websocket) {
         URI u = URI.create(gateway.strip());

@@ -129,6 +129,8 @@ final class TunnelCore {
         } else if (c instanceof Control.Close cl) {
             // the gateway's real close code (Pekko HTTP can only close with 1000 on the wire)
             announcedClose = cl;
+        } else if (c instanceof Control.Drain d) {
+            emit(new TunnelEvent.Draining(d.reason() == null ? "" : d.reason())); // CaptunTunnel moves to another gateway
         } else if (c instanceof Control.Ping p) {
             send(new Control.Pong(p.nonce()));
         } else if (c instanceof Control.Ready r) {

@@ -17,6 +17,12 @@ public sealed interface TunnelEvent {
     /** The next reconnect attempt starts after {@code delay}. */
     record Reconnecting(Duration delay) implements TunnelEvent {}
 
+    /**
+     * The gateway node holding the tunnel is draining (shutting down): the tunnel connects to another
+     * gateway from its list first, then lets the old connection finish its requests and go.
+     */
+    record Draining(String reason) implements TunnelEvent {}
+
     /** A newer connection took the name (close code 4000); this tunnel does not reconnect. */
     record Replaced() implements TunnelEvent {}
 

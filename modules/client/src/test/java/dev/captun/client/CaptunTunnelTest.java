@@ -221,4 +221,72 @@ class CaptunTunnelTest {
             assertFalse(closer.isAlive());
         }
     }
+
+    @Test
+    void aDrainingGatewayIsLeftMakeBeforeBreakAndItsInFlightRequestFinishes() throws Exception {
+        try (FakeGateway gw1 = new FakeGateway(); FakeGateway gw2 = new FakeGateway()) {
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> first = acceptAndReady(gw1, "http://127.0.0.1/one");
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw1.url() + "," + gw2.url()).name("demo")
+                    .handler(req -> {
+                        if (req.path().equals("/slow")) {
+                            release.await(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                        }
+                        return TunnelResponse.text(200, "done " + req.path());
+                    })
+                    .listener(events::add)
+                    .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
+                FakeGateway.Conn c1 = first.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                awaitEvent(TunnelEvent.Connected.class);
+                c1.sendText(ControlCodec.encode(new Control.Request(1, "GET", "/slow", List.of(), true, false)));
+                java.util.concurrent.CompletableFuture<FakeGateway.Conn> second = acceptAndReady(gw2, "http://127.0.0.1/two");
+                c1.sendText(ControlCodec.encode(new Control.Drain("node shutting down")));
+                assertEquals("node shutting down", awaitEvent(TunnelEvent.Draining.class).reason());
+                FakeGateway.Conn c2 = second.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                assertEquals("http://127.0.0.1/two", awaitEvent(TunnelEvent.Connected.class).url());
+                assertEquals("http://127.0.0.1/two", t.url());
+                // The request in flight on the old connection still finishes there.
+                release.countDown();
+                Control.Response head = (Control.Response) nextFrame(c1);
+                assertEquals(200, head.status());
+                // The old gateway ends the old socket (even announcing 4000): the tunnel stays on the new one.
+                c1.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON)));
+                c1.sendClose(1000, "");
+                c2.sendText(ControlCodec.encode(new Control.Request(1, "GET", "/fast", List.of(), true, false)));
+                Object f = nextFrame(c2);
+                assertTrue(f instanceof Control.Response r && r.status() == 200, String.valueOf(f));
+                assertEquals(CaptunTunnel.State.CONNECTED, t.state());
+                for (TunnelEvent e = events.poll(300, TimeUnit.MILLISECONDS); e != null; e = events.poll(300, TimeUnit.MILLISECONDS)) {
+                    assertFalse(e instanceof TunnelEvent.Replaced || e instanceof TunnelEvent.Disconnected
+                            || e instanceof TunnelEvent.Reconnecting, "unexpected " + e);
+                }
+                assertTrue(gw1.connections.isEmpty() && gw2.connections.isEmpty(), "no further connections");
+            }
+        }
+    }
+
+    @Test
+    void aDrainWithNowhereElseToGoEndsInAnOrdinaryReconnect() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> first = acceptAndReady(gw, "http://127.0.0.1/one");
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).name("demo").handler(req -> TunnelResponse.empty(204))
+                    .listener(events::add).connectTimeout(Duration.ofSeconds(2))
+                    .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0)).connect()) {
+                FakeGateway.Conn c1 = first.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                awaitEvent(TunnelEvent.Connected.class);
+                c1.sendText(ControlCodec.encode(new Control.Drain("node shutting down")));
+                awaitEvent(TunnelEvent.Draining.class);
+                // The move's connect to the only gateway never gets `ready` (it fails after the connect timeout) ...
+                FakeGateway.Conn unready = gw.accept();
+                assertTrue(unready.requestLine.contains("captun-name=demo"), unready.requestLine);
+                // ... and meanwhile the draining node ends the old socket: the SDK then reconnects as after any drop.
+                c1.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down")));
+                c1.sendClose(1000, "");
+                FakeGateway.Conn c2 = gw.accept();
+                ready(c2, "http://127.0.0.1/again");
+                assertEquals("http://127.0.0.1/again", awaitEvent(TunnelEvent.Connected.class).url());
+                assertEquals(CaptunTunnel.State.CONNECTED, t.state());
+            }
+        }
+    }
 }

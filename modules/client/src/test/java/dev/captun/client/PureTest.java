@@ -1,5 +1,6 @@
 package dev.captun.client;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,6 +33,9 @@ class PureTest {
         assertEquals(List.of("http://a:8080", "https://b"), Gateways.parseList(" http://a:8080 , https://b ,"));
         assertThrows(IllegalArgumentException.class, () -> Gateways.parseList("ftp://x"));
         assertThrows(IllegalArgumentException.class, () -> Gateways.parseList(" , "));
+        // Moving off a draining gateway: the others in list order after it, the draining one (its URL may be a load balancer) last.
+        assertArrayEquals(new int[] {2, 0, 1}, Gateways.moveOrder(1, 3));
+        assertArrayEquals(new int[] {0}, Gateways.moveOrder(0, 1));
         assertEquals("ws://127.0.0.1:8080/?captun-connect=1&captun-name=demo&captun-protocol=2",
                 Gateways.connectUri("http://127.0.0.1:8080/", "demo", true).toString());
         assertEquals("wss://gw.example/?captun-connect=1&captun-name=demo&captun-protocol=2",

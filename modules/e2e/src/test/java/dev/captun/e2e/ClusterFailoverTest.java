@@ -1,12 +1,12 @@
 package dev.captun.e2e;
 
+import static dev.captun.e2e.ClusterScript.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.client.CaptunTunnel;
 import dev.captun.client.TunnelResponse;
+import dev.captun.e2e.ClusterScript.Node;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,8 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,7 +28,16 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(300)
 class ClusterFailoverTest {
-    private static final Duration BOUND = Duration.ofSeconds(60);
+    /** The target (issue 13): every tunnel serves again within 10 s of the kill. */
+    private static final Duration BOUND = Duration.ofSeconds(10);
+    /**
+     * The bound assumes the failure detector flags the dead node within this (heartbeats every 1 s,
+     * 2 s acceptable pause). On a starved box heartbeats arrive late and detection comes later; that
+     * delay shifts the whole recovery chain, so it is added to the bound (and reported).
+     */
+    private static final Duration NOMINAL_DETECTION = Duration.ofSeconds(4);
+    /** How long the test watches for recovery at all. */
+    private static final Duration WATCH = Duration.ofSeconds(60);
     private static final Duration STABLE = Duration.ofSeconds(3);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
@@ -101,12 +108,6 @@ class ClusterFailoverTest {
 
         synchronized long slowestSuccessAfterMs(long kill) {
             return done.stream().filter(d -> d[1] >= kill && d[2] == 1).mapToLong(d -> (d[1] - d[0]) / 1_000_000).max().orElse(0);
-        }
-    }
-
-    record Node(int index, long pid, int http, int remote, int mgmt) {
-        String url() {
-            return "http://127.0.0.1:" + http;
         }
     }
 
@@ -206,7 +207,7 @@ class ClusterFailoverTest {
             assertEquals(0, run(Map.of(), dir.resolve("kill.out"), Duration.ofSeconds(10), "kill", "-9", String.valueOf(victim.pid())));
             long unreachableAt = 0;
             long removedAt = 0;
-            long deadline = kill + BOUND.toNanos() + STABLE.toNanos();
+            long deadline = kill + WATCH.toNanos() + STABLE.toNanos();
             while (System.nanoTime() < deadline) {
                 String members = body("http://127.0.0.1:" + survivors.get(0).mgmt() + "/cluster/members");
                 boolean victimListed = members.contains(":" + victim.remote() + "\"");
@@ -229,6 +230,8 @@ class ClusterFailoverTest {
 
             // Report: a tunnel has recovered when a request succeeded after its last failed one and the
             // last request of all succeeded; the time is from the kill to that first success's completion.
+            long lateDetection = unreachableAt == 0 ? 0 : Math.max(0, (unreachableAt - kill) / 1_000_000 - NOMINAL_DETECTION.toMillis());
+            long boundMs = BOUND.toMillis() + lateDetection;
             StringBuilder report = new StringBuilder(String.format(
                     "ClusterFailoverTest: SIGKILL node 0 (pid %d); node 1 saw it unreachable after %s, removed after %s%n",
                     victim.pid(), secs(unreachableAt, kill), secs(removedAt, kill)));
@@ -238,7 +241,7 @@ class ClusterFailoverTest {
                 CaptunTunnel t = tunnels.get(i);
                 Stats st = stats.get(i);
                 long recoveredMs = st.recoveredAfterMs(kill);
-                boolean ok = st.lastOk() && recoveredMs >= 0 && recoveredMs <= BOUND.toMillis();
+                boolean ok = st.lastOk() && recoveredMs >= 0 && recoveredMs <= boundMs;
                 worst = Math.max(worst, Math.max(recoveredMs, 0));
                 report.append(String.format("  tunnel %s (client on node %d, now via %s): %s; %d failed of %d requests after the kill, slowest success %d ms%s%n",
                         t.name(), homes[i], t.url(),
@@ -249,10 +252,11 @@ class ClusterFailoverTest {
                     late.add(t.name());
                 }
             }
-            report.append(String.format("  worst recovery: %d ms (bound %d s)%n", worst, BOUND.toSeconds()));
+            report.append(String.format("  worst recovery: %d ms (bound %d ms: %d s%s)%n", worst, boundMs, BOUND.toSeconds(),
+                    lateDetection == 0 ? "" : " + " + lateDetection + " ms of late failure detection on a starved box"));
             System.out.print(report);
             assertTrue(removedAt != 0, "node 0 was never removed from the cluster\n" + report + logs(dir));
-            assertTrue(late.isEmpty(), "tunnels not serving again within " + BOUND.toSeconds() + " s: " + late + "\n" + report + logs(dir));
+            assertTrue(late.isEmpty(), "tunnels not serving again within " + boundMs + " ms: " + late + "\n" + report + logs(dir));
             for (int i = 0; i < homes.length; i++) {
                 if (homes[i] == 0) {
                     assertFalse(tunnels.get(i).url().contains(":" + victim.http() + "/"), "client reconnected to a survivor");
@@ -268,95 +272,6 @@ class ClusterFailoverTest {
     }
 
     // ---- helpers ----
-
-    private static Path repoRoot() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isRegularFile(p.resolve("bin/captun-cluster"))) {
-            p = p.getParent();
-        }
-        assertNotNull(p, "bin/captun-cluster not found above " + Path.of("").toAbsolutePath());
-        return p;
-    }
-
-    /** Runs a command with extra environment, output to {@code out}; returns its exit code. */
-    private static int run(Map<String, String> env, Path out, Duration timeout, String... command) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
-            return -1;
-        }
-        return p.exitValue();
-    }
-
-    private static List<Node> readNodes(Path dir) throws IOException {
-        List<Node> nodes = new ArrayList<>();
-        for (String line : Files.readAllLines(dir.resolve("nodes"))) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length == 5) {
-                nodes.add(new Node(Integer.parseInt(f[0]), Long.parseLong(f[1]), Integer.parseInt(f[2]),
-                        Integer.parseInt(f[3]), Integer.parseInt(f[4])));
-            }
-        }
-        return nodes;
-    }
-
-    /** Three base ports (HTTP, remoting, management), each with base..base+2 free on loopback. */
-    private static int[] freeBases() {
-        Random random = new Random();
-        int[] bases = new int[3];
-        List<Integer> taken = new ArrayList<>();
-        for (int b = 0; b < 3; b++) {
-            while (true) {
-                // Below Linux's ephemeral range (32768-60999): a port checked free there can be taken by
-                // any outgoing connection on the box before the slow node start binds it.
-                int base = 20000 + random.nextInt(12000);
-                boolean ok = taken.stream().noneMatch(t -> Math.abs(t - base) < 3);
-                for (int k = 0; k < 3 && ok; k++) {
-                    ok = isFree(base + k);
-                }
-                if (ok) {
-                    bases[b] = base;
-                    taken.add(base);
-                    break;
-                }
-            }
-        }
-        return bases;
-    }
-
-    private static boolean isFree(int port) {
-        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static String body(String url) {
-        try {
-            return PublicClient.HTTP.send(PublicClient.request(url).timeout(Duration.ofSeconds(2)).GET().build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-        } catch (Exception e) {
-            return "";
-        }
-    }
-
-    private static String logs(Path dir) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 3; i++) {
-            try {
-                List<String> lines = Files.readAllLines(dir.resolve("node-" + i + ".log"));
-                sb.append("\n--- node-").append(i).append(".log (last 30 lines) ---\n");
-                lines.subList(Math.max(0, lines.size() - 30), lines.size()).forEach(l -> sb.append(l).append('\n'));
-            } catch (IOException e) {
-                // no log for that node
-            }
-        }
-        return sb.toString();
-    }
 
     private static long ms(long since) {
         return (System.nanoTime() - since) / 1_000_000;

@@ -14,6 +14,9 @@ final class Gateways {
                 pekko.remote.artery.canonical.port = 0
                 pekko.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
                 pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+                # A closing test node drains too: no wait for load balancers, and a short grace.
+                captun.drain-unready-seconds = 0
+                captun.drain-grace-seconds = 3
                 """;
         String conf = base + String.join("\n", overrides);
         ConfigFactory.invalidateCaches();

@@ -22,6 +22,7 @@ import java.util.List;
     @JsonSubTypes.Type(Control.Ping.class),
     @JsonSubTypes.Type(Control.Pong.class),
     @JsonSubTypes.Type(Control.Close.class),
+    @JsonSubTypes.Type(Control.Drain.class),
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface Control {
@@ -84,6 +85,17 @@ public sealed interface Control {
      */
     @JsonTypeName("close")
     record Close(int code, String reason) implements Control {}
+
+    /**
+     * Gateway → client, since protocol 2 ({@link Protocol#drainFrames}): this gateway node is
+     * draining (shutting down or leaving the cluster). The client should connect to another gateway
+     * from its list and, once that connection is {@code ready}, let this one go: the new session
+     * replaces this one at the tunnel entity, requests already in flight here finish, and the gateway
+     * then ends this socket (1001). A client that does nothing is closed with 1001 at the end of the
+     * gateway's drain grace and reconnects as after any drop.
+     */
+    @JsonTypeName("drain")
+    record Drain(String reason) implements Control {}
 
     @JsonTypeName("ping")
     record Ping(long nonce) implements Control {}

@@ -35,6 +35,11 @@ public final class Protocol {
         return version >= 2;
     }
 
+    /** Whether a peer speaking {@code version} understands the {@code drain} control frame (else it is just closed with 1001). */
+    public static boolean drainFrames(int version) {
+        return version >= 2;
+    }
+
     /** Initial per-stream, per-direction credit window in bytes. */
     public static final int DEFAULT_WINDOW = 256 * 1024;
     /** Default heartbeat interval; a peer silent for 3 intervals is dead. */
@@ -43,6 +48,8 @@ public final class Protocol {
     /** Close code: an admitted newer connection replaced this session (SPEC §4). */
     public static final int CLOSE_REPLACED = 4000;
     public static final String CLOSE_REPLACED_REASON = "Replaced by a newer connection";
+    /** Close code: the gateway node is shutting down (or the session moved away from a draining node). */
+    public static final int CLOSE_GOING_AWAY = 1001;
     /** Close code: the peer broke the protocol (bad frame, credit overrun, unknown stream kind). */
     public static final int CLOSE_PROTOCOL_ERROR = 4002;
     /** Close code: no frame from the peer within three heartbeat intervals. */

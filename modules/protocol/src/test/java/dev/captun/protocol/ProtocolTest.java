@@ -20,7 +20,8 @@ class ProtocolTest {
                 new Control.Ready(1, "demo", "http://h/demo/", 1024, 15),
                 new Control.Response(3, 404, List.of(), true),
                 new Control.End(3), new Control.Credit(3, 100), new Control.Reset(3, "gone"),
-                new Control.WsClose(3, 4001, "done"), new Control.Close(4000, "Replaced by a newer connection"), new Control.Ping(9), new Control.Pong(9))) {
+                new Control.WsClose(3, 4001, "done"), new Control.Close(4000, "Replaced by a newer connection"),
+                new Control.Drain("node shutting down"), new Control.Ping(9), new Control.Pong(9))) {
             assertEquals(c, ControlCodec.decode(ControlCodec.encode(c)));
         }
     }
@@ -47,6 +48,13 @@ class ProtocolTest {
         assertEquals(frames, seen);
         assertThrows(ProtocolException.class, () -> ControlCodec.decodeBatch(ControlCodec.encode(new Control.End(1)) + "\nnot json", c -> { }));
         assertThrows(ProtocolException.class, () -> ControlCodec.decodeBatch(ControlCodec.encode(new Control.End(1)) + "\n", c -> { }));
+    }
+
+    @Test
+    void drainIsAVersion2FrameWithAStableWireForm() throws Exception {
+        assertEquals("{\"type\":\"drain\",\"reason\":\"node shutting down\"}", ControlCodec.encode(new Control.Drain("node shutting down")));
+        assertFalse(Protocol.drainFrames(1));
+        assertTrue(Protocol.drainFrames(2));
     }
 
     @Test

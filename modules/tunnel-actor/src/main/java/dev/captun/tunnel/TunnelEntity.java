@@ -23,8 +23,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 /**
  * One per tunnel name. Owns admission (who holds the name) and knows the live session's
  * {@code ActorRef}; never sees body bytes. State is in memory: a live session keeps it alive
- * (it re-asserts itself periodically, so an entity restarted elsewhere learns it back), and an
- * entity without a session passivates after {@code idleTimeout}.
+ * (it re-asserts itself when told — on hand-off by this entity, on cluster membership changes by its
+ * node — and slowly periodically, so an entity restarted elsewhere learns it back), and an entity
+ * without a session passivates after {@code idleTimeout}.
  */
 public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
 
@@ -49,9 +50,26 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
      */
     public record Reassert(String sessionId, Credential credential, ActorRef<SessionMessage> session) implements Command {}
 
+    /**
+     * Sharding's stop message for this entity (rebalance, a node leaving, passivation): the entity
+     * asks its live session to re-assert at once, so the entity started on the new node learns it
+     * back within milliseconds instead of waiting for the session's periodic re-assert.
+     */
+    public record HandOff() implements Command {}
+
     private record SessionTerminated(String sessionId) implements Command {}
 
     private enum IdleTick implements Command { INSTANCE }
+
+    /** The re-learn window after start is over: lookups held back get their answer. */
+    private enum RelearnOver implements Command { INSTANCE }
+
+    /**
+     * An entity that starts without a session may be a new incarnation (hand-off, crash) whose live
+     * session is about to re-assert: a lookup in this first window waits for that instead of
+     * answering "no route" (a 503 to the public client) a few milliseconds too early.
+     */
+    static final Duration RELEARN_WINDOW = Duration.ofSeconds(1);
 
     /** The owner the ledger remembered has had its chance to come back. */
     private enum GraceOver implements Command { INSTANCE }
@@ -134,6 +152,8 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     private String rememberedOwner;
     /** Passivate was sent once; the shard stops us after the messages already queued. */
     private boolean passivating;
+    private final long startedNanos = System.nanoTime();
+    private final java.util.List<ActorRef<LookupReply>> heldLookups = new java.util.ArrayList<>();
 
     private TunnelEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<ClusterSharding.ShardCommand> shard,
                          Duration idleTimeout, ReplicatorMessageAdapter<Command, LWWMap<String, String>> ledger,
@@ -165,7 +185,17 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
                 .onMessageEquals(IdleTick.INSTANCE, this::onIdle)
                 .onMessageEquals(GraceOver.INSTANCE, this::onGraceOver)
                 .onMessage(LedgerWritten.class, m -> this)
+                .onMessage(HandOff.class, m -> onHandOff())
+                .onMessageEquals(RelearnOver.INSTANCE, this::onRelearnOver)
                 .build();
+    }
+
+    private Behavior<Command> onHandOff() {
+        if (active != null) {
+            // Sent while the shard is handed off: the session's Reassert is buffered by its region until the new home is known.
+            active.session().tell(new SessionControl.ReassertNow());
+        }
+        return Behaviors.stopped();
     }
 
     /** The claim against the live session, or against the owner the ledger remembers during its grace. */
@@ -280,8 +310,24 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
     }
 
     private Behavior<Command> onLookup(Lookup m) {
+        long left = RELEARN_WINDOW.toNanos() - (System.nanoTime() - startedNanos);
+        if (active == null && left > 0) {
+            if (heldLookups.isEmpty()) {
+                timers.startSingleTimer(RelearnOver.INSTANCE, RelearnOver.INSTANCE, Duration.ofNanos(left));
+            }
+            heldLookups.add(m.replyTo());
+            return this;
+        }
         m.replyTo().tell(active == null ? new NoRoute() : new Route(active.sessionId(), active.session()));
         passivateIfFree();
+        return this;
+    }
+
+    private Behavior<Command> onRelearnOver() {
+        LookupReply reply = active == null ? new NoRoute() : new Route(active.sessionId(), active.session());
+        heldLookups.forEach(r -> r.tell(reply));
+        heldLookups.clear();
+        passivateIfFree(); // nobody re-asserted: a free name leaves no entity behind
         return this;
     }
 
@@ -316,6 +362,10 @@ public final class TunnelEntity extends AbstractBehavior<TunnelEntity.Command> {
         // watchWith: a session on a crashed node or one that stopped without saying so still frees the name.
         getContext().watchWith(next.session(), new SessionTerminated(next.sessionId()));
         timers.cancel(IdleTick.INSTANCE);
+        if (!heldLookups.isEmpty()) {
+            timers.cancel(RelearnOver.INSTANCE);
+            onRelearnOver();
+        }
     }
 
     private void armIdleTimer() {

@@ -39,7 +39,9 @@ public final class TunnelSharding {
         Entity<TunnelEntity.Command, org.apache.pekko.cluster.sharding.typed.ShardingEnvelope<TunnelEntity.Command>> entity =
                 Entity.of(TYPE_KEY, ctx -> ledger
                         ? TunnelEntity.create(ctx.getShard(), idleTimeout, ownershipGrace)
-                        : TunnelEntity.create(ctx.getShard(), idleTimeout));
+                        : TunnelEntity.create(ctx.getShard(), idleTimeout))
+                // On hand-off the entity tells its session to re-assert with the entity's next incarnation.
+                .withStopMessage(new TunnelEntity.HandOff());
         if (role != null && !role.isBlank()) {
             entity = entity.withRole(role.trim());
         }

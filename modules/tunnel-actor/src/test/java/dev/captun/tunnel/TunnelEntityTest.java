@@ -76,6 +76,38 @@ class TunnelEntityTest {
     }
 
     @Test
+    void handOffTellsTheLiveSessionToReassertAndStops() {
+        var e = spawnEntity(testKit.createTestProbe());
+        TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+        connect(e, "s1", A, s1);
+        TestProbe<Object> watcher = testKit.createTestProbe();
+        e.tell(new TunnelEntity.HandOff());
+        s1.expectMessage(new SessionControl.ReassertNow());
+        watcher.expectTerminated(e, Duration.ofSeconds(3));
+        // An entity with no session stops without telling anyone.
+        var idle = spawnEntity(testKit.createTestProbe());
+        idle.tell(new TunnelEntity.HandOff());
+        watcher.expectTerminated(idle, Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aLookupRightAfterStartWaitsForTheSessionToReassert() {
+        var e = spawnEntity(testKit.createTestProbe());
+        TestProbe<TunnelEntity.LookupReply> early = testKit.createTestProbe();
+        e.tell(new TunnelEntity.Lookup(early.getRef()));
+        early.expectNoMessage(Duration.ofMillis(100));
+        TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+        e.tell(new TunnelEntity.Reassert("s1", A, s1.getRef()));
+        assertEquals(new TunnelEntity.Route("s1", s1.getRef()), early.receiveMessage());
+        // Without a re-assert the answer comes at the end of the window.
+        var empty = spawnEntity(testKit.createTestProbe());
+        TestProbe<TunnelEntity.LookupReply> held = testKit.createTestProbe();
+        empty.tell(new TunnelEntity.Lookup(held.getRef()));
+        assertEquals(new TunnelEntity.NoRoute(), held.receiveMessage(TunnelEntity.RELEARN_WINDOW.plusSeconds(3)));
+        assertEquals(new TunnelEntity.NoRoute(), lookup(empty)); // after the window: at once
+    }
+
+    @Test
     void probeNeverChangesAnything() {
         var e = spawnEntity(testKit.createTestProbe());
         TestProbe<TunnelEntity.ConnectReply> reply = testKit.createTestProbe();

@@ -115,6 +115,9 @@ public final class CaptunCli {
                         }
                     } else if (event instanceof TunnelEvent.Disconnected d) {
                         out.println(console.event(LocalTime.now(), "disconnected from " + dialing.get() + " (" + d.reason() + ")"));
+                    } else if (event instanceof TunnelEvent.Draining d) {
+                        out.println(console.event(LocalTime.now(), "gateway " + dialing.get() + " is draining (" + d.reason()
+                                + "); moving to another gateway"));
                     } else if (event instanceof TunnelEvent.Reconnecting r) {
                         out.println(console.event(LocalTime.now(), "reconnecting in " + r.delay().toMillis() / 1000.0 + " s"));
                     } else if (event instanceof TunnelEvent.Replaced) {

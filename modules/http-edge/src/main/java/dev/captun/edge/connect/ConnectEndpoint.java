@@ -2,6 +2,8 @@ package dev.captun.edge.connect;
 
 import static dev.captun.edge.routing.PlainResponses.of;
 
+import dev.captun.edge.drain.DrainState;
+import dev.captun.edge.drain.NodeSessions;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.node.EdgeSettings;
@@ -53,9 +55,15 @@ public final class ConnectEndpoint {
     private final RateLimitGate limits;
     private final GatewayMetrics metrics;
     private final TunnelQuotaSharding quotas;
+    private final ActorRef<NodeSessions.Command> nodeSessions;
+    private final DrainState drain;
 
+    /** @param nodeSessions where admitted sessions are registered (re-asserts, drain) */
     public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
-                           Router router, ForwardedHeaders forwarded, RateLimitGate limits, TunnelQuotaSharding quotas) {
+                           Router router, ForwardedHeaders forwarded, RateLimitGate limits, TunnelQuotaSharding quotas,
+                           ActorRef<NodeSessions.Command> nodeSessions) {
+        this.nodeSessions = nodeSessions;
+        this.drain = DrainState.get(system);
         this.quotas = quotas;
         this.forwarded = forwarded;
         this.limits = limits;
@@ -87,6 +95,10 @@ public final class ConnectEndpoint {
         var query = request.getUri().query();
         if (!ConnectRequest.supportsVersion(query.get(Protocol.VERSION_PARAM).orElse(null))) {
             return done(of(400, PlainResponses.UNSUPPORTED_VERSION));
+        }
+        if (drain.isDraining()) {
+            // Not ready any more: the client tries the next gateway (a 5xx is not a rejection that stops it).
+            return done(of(503, PlainResponses.DRAINING));
         }
         String name = query.get("captun-name").orElse(null);
         if (name == null || name.isEmpty()) {
@@ -154,7 +166,7 @@ public final class ConnectEndpoint {
         String host = header(request, "host").orElse(request.getUri().getHost().address());
         String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
-                settings.heartbeatSeconds(), settings.reassertInterval(), settings.requestTimeout(),
+                settings.heartbeatSeconds(), settings.requestTimeout(),
                 settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics,
                 ConnectRequest.version(request.getUri().query().get(Protocol.VERSION_PARAM).orElse(null)));
         SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
@@ -186,9 +198,10 @@ public final class ConnectEndpoint {
                                                    org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity,
                                                    String sessionId, SessionSocket.Spawned spawned) {
         ActorRef<SessionMessage> session = spawned.session();
-        return entity.<TunnelEntity.ConnectReply>ask(reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), settings.registryTimeout())
+        return admission(entity, reply -> new TunnelEntity.Connect(sessionId, credential, session, reply), true)
                 .handleAsync((reply, error) -> {
                     if (reply instanceof TunnelEntity.Admitted) {
+                        nodeSessions.tell(new NodeSessions.Register(session));
                         // The session sends `ready` once this flow runs, i.e. after the entity registered it.
                         return offered.contains(Protocol.SUBPROTOCOL)
                                 ? upgrade.handleMessagesWith(spawned.flow(), Protocol.SUBPROTOCOL)
@@ -202,6 +215,22 @@ public final class ConnectEndpoint {
                     log.warn("connect to {}: tunnel registry did not answer: {}", name, String.valueOf(error));
                     return of(503, PlainResponses.REGISTRY_UNAVAILABLE);
                 }, Runnable::run);
+    }
+
+    /**
+     * The entity's answer to a connect; a timeout is retried once. After a crash, an ask sent before
+     * the dead node was removed went to its old shard home and is lost; the retry is buffered by the
+     * shard region until the entity's new home is known, so the reconnecting client gets in as soon
+     * as it is back instead of a 503 and another backoff. {@code Connect} is idempotent per session id.
+     */
+    private CompletionStage<TunnelEntity.ConnectReply> admission(
+            org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<TunnelEntity.Command> entity,
+            java.util.function.Function<ActorRef<TunnelEntity.ConnectReply>, TunnelEntity.Command> connect, boolean retry) {
+        return entity.<TunnelEntity.ConnectReply>ask(connect::apply, settings.registryTimeout())
+                .handleAsync((reply, error) -> error == null || !retry
+                        ? (reply != null ? CompletableFuture.completedFuture(reply) : CompletableFuture.<TunnelEntity.ConnectReply>failedFuture(error))
+                        : admission(entity, connect, false), Runnable::run)
+                .thenComposeAsync(r -> r, Runnable::run);
     }
 
     private static CompletionStage<HttpResponse> done(HttpResponse r) {

@@ -29,7 +29,9 @@ public record EdgeSettings(
         Duration ownershipGrace,
         int maxConnectionsPerIp,
         Duration requestHeadTimeout,
-        long websocketBufferBytes) {
+        long websocketBufferBytes,
+        Duration drainGrace,
+        Duration drainUnready) {
 
     public static EdgeSettings from(Config root) {
         Config c = root.getConfig("captun");
@@ -59,7 +61,9 @@ public record EdgeSettings(
                 positiveOr(string(c, "limits.connections-per-ip"), 64),
                 Duration.ofSeconds(positiveOr(string(c, "limits.request-head-timeout-seconds"), 20)),
                 // MiB: the bytes every public WebSocket of the node may hold while assembling messages.
-                1024L * 1024 * positiveOr(string(c, "limits.websocket-buffer-mib"), 256));
+                1024L * 1024 * positiveOr(string(c, "limits.websocket-buffer-mib"), 256),
+                Duration.ofSeconds(positiveOr(c.getString("drain-grace-seconds"), 30)),
+                Duration.ofSeconds(nonNegativeOr(c.getString("drain-unready-seconds"), 5)));
     }
 
     public boolean subdomainRouting() {
@@ -87,6 +91,16 @@ public record EdgeSettings(
 
     private static String string(Config c, String path) {
         return c.hasPath(path) ? c.getString(path) : "";
+    }
+
+    /** An integer ≥ 0, else the default. */
+    public static int nonNegativeOr(String value, int fallback) {
+        try {
+            int v = Integer.parseInt(value.trim());
+            return v >= 0 ? v : fallback;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
     }
 
     static List<String> splitList(String value) {

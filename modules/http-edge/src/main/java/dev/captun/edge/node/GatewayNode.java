@@ -4,6 +4,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.captun.edge.connect.ConnectEndpoint;
+import dev.captun.edge.drain.GracefulDrain;
+import dev.captun.edge.drain.NodeSessions;
 import dev.captun.edge.forward.Exchanges;
 import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
@@ -75,7 +77,7 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config);
+        Config effective = withDrain(withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config), settings);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -98,8 +100,12 @@ public final class GatewayNode implements AutoCloseable {
             ForwardedHeaders forwarded = new ForwardedHeaders(ClientIp.parse(settings.trustedProxies()));
             boolean accessLog = config.hasPath("captun.access-log")
                     && List.of("1", "true", "on", "yes").contains(config.getString("captun.access-log").trim().toLowerCase(java.util.Locale.ROOT));
+            // Live sessions of this node: slow re-assert sweep, re-assert waves on membership changes, drain.
+            var sessions = system.systemActorOf(NodeSessions.create(settings.reassertInterval()), "node-sessions",
+                    org.apache.pekko.actor.typed.Props.empty());
+            GracefulDrain.install(system, sessions, settings.drainGrace(), settings.drainUnready());
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
-                    TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()));
+                    TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()), sessions);
             RouteCache.View routes = new RouteCache.View();
             PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate,
                     system.systemActorOf(RouteCache.create(routes), "route-cache", org.apache.pekko.actor.typed.Props.empty()), routes,
@@ -224,6 +230,15 @@ public final class GatewayNode implements AutoCloseable {
             overrides = overrides.withValue("pekko.management.http.port", ConfigValueFactory.fromAnyRef(m.getInt("port")));
         }
         return overrides.withFallback(effective);
+    }
+
+    /** The drain runs in phase before-service-unbind: that phase must outlast the drain grace. */
+    private static Config withDrain(Config effective, EdgeSettings settings) {
+        Duration timeout = GracefulDrain.phaseTimeout(settings.drainGrace(), settings.drainUnready());
+        return ConfigFactory.empty()
+                .withValue("pekko.coordinated-shutdown.phases.before-service-unbind.timeout",
+                        ConfigValueFactory.fromAnyRef(timeout.toMillis() + " ms"))
+                .withFallback(effective);
     }
 
     private static Config withSeeds(Config config, List<String> seeds) {

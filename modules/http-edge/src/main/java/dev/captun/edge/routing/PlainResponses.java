@@ -20,6 +20,8 @@ public final class PlainResponses {
     public static final String NO_CLIENT = "No tunnel client connected";
     public static final String FETCH_FAILED = "Tunnel fetch failed";
     public static final String TIMED_OUT = "Tunnel request timed out";
+    /** A connect to a node that is draining (shutting down): the client tries another gateway. */
+    public static final String DRAINING = "Gateway node is shutting down";
     public static final String REGISTRY_UNAVAILABLE = "Tunnel registry unavailable";
     public static final String TOO_MANY_TUNNELS = "Too many active tunnels from this IP";
     public static final String TOO_MANY_IN_FLIGHT = "Tunnel has too many requests in flight";

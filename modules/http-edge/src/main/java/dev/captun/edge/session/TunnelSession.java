@@ -1,5 +1,7 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.drain.NodeSessions;
+import dev.captun.edge.drain.SessionLifecycle;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.session.SessionCommands.Answered;
@@ -46,9 +48,9 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The gateway side of one tunnel client WebSocket. Multiplexes public requests onto it as
- * streams, applies per-stream credit in both directions, keeps heartbeats, and re-asserts its
- * registration with the tunnel entity. Outbound frames leave through two paths that the socket
- * merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
+ * streams, applies per-stream credit in both directions, keeps heartbeats, re-asserts its
+ * registration with the tunnel entity when told to, and hands over to its client's new connection
+ * when the node drains. Outbound frames leave through two paths that the socket merges: {@code control} (small session-level frames, bounded queue) and {@code data} (a MergeHub:
  * each stream's head, body and end run as one back-pressured producer, so their order holds).
  */
 public final class TunnelSession extends AbstractBehavior<SessionMessage> {
@@ -56,7 +58,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     /** Fixed facts about the session, chosen by the connect endpoint. */
     public record Setup(String name, String sessionId, Credential credential, String publicUrl,
                         EntityRef<TunnelEntity.Command> entity, int window, int heartbeatSeconds,
-                        Duration reassertInterval, Duration requestTimeout, int maxInFlight, GatewayMetrics metrics,
+                        Duration requestTimeout, int maxInFlight, GatewayMetrics metrics,
                         int protocolVersion) {
         /** The version both ends speak (the client's, which the gateway accepted). */
         public Setup {
@@ -96,7 +98,14 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     public enum Abandon implements SessionMessage { INSTANCE }
 
     /** SWEEP runs only while some stream waits for its response head (the 504 deadline). */
-    private enum Tick implements SessionMessage { HEARTBEAT, REASSERT, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
+    private enum Tick implements SessionMessage { HEARTBEAT, HANDOVER_LINGER, HANDOVER, ATTACH_TIMEOUT, CLOSE_TIMEOUT, SWEEP }
+
+    /**
+     * After a drained session is replaced it keeps taking new streams this long (its socket still
+     * serves them): the client's new session is admitted before its socket attaches, and a request
+     * sent there before that would be refused.
+     */
+    static final Duration HANDOVER_LINGER = Duration.ofSeconds(2);
 
     /**
      * Per-stream state: AWAITING_HEAD (the public side waits for the response head; {@code replyTo}
@@ -156,6 +165,12 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
     private boolean attached;
     private boolean closing;
     private boolean cleanedUp;
+    private boolean draining; // the node is draining: the client was asked to move
+    /** Forwards that arrived after admission but before the socket attached: served once it does. */
+    private final List<Forward> beforeAttach = new java.util.ArrayList<>();
+    private ActorRef<NodeSessions.Command> drainedBy; // told when this session has handed over
+    private boolean replacedWhileDraining; // the client's new connection took over: finishing here
+    private boolean handingOver; // ... and past the linger: no new streams
 
     private TunnelSession(ActorContext<SessionMessage> ctx, TimerScheduler<SessionMessage> timers, Setup setup, Outbound outbound) {
         super(ctx);
@@ -177,7 +192,15 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 .onMessage(Forward.class, this::onForward)
                 .onMessage(Consumed.class, this::onConsumed)
                 .onMessage(PublicDone.class, this::onPublicDone)
-                .onMessage(SessionControl.Replaced.class, m -> closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON))
+                .onMessage(SessionControl.Replaced.class, m -> onReplaced())
+                .onMessage(SessionControl.ReassertNow.class, m -> onReassertNow())
+                .onMessage(SessionLifecycle.Drain.class, this::onDrain)
+                .onMessage(SessionLifecycle.GraceOver.class, m -> {
+                    if (replacedWhileDraining && !closing) {
+                        drainedBy.tell(new NodeSessions.Moved(getContext().getSelf())); // its client is elsewhere already
+                    }
+                    return closeWith(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down");
+                })
                 .onMessage(Tick.class, this::onTick)
                 .onMessageEquals(Abandon.INSTANCE, () -> {
                     cleanedUp = true; // nothing registered, nothing to clean
@@ -185,6 +208,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                     return Behaviors.stopped();
                 })
                 .onSignal(PostStop.class, s -> {
+                    beforeAttach.forEach(f -> f.replyTo().tell(new Gone(f.exchange())));
                     cleanup();
                     return this;
                 })
@@ -195,10 +219,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         attached = true;
         setup.metrics().tunnelAttached();
         timers.cancel(Tick.ATTACH_TIMEOUT);
+        beforeAttach.forEach(getContext().getSelf()::tell); // behind `ready`, in arrival order
+        beforeAttach.clear();
         sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
         timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
-        timers.startTimerWithFixedDelay(Tick.REASSERT, Tick.REASSERT, setup.reassertInterval());
         getContext().getLog().info("tunnel {} session {} ready at {}", setup.name(), setup.sessionId(), setup.publicUrl());
         m.ack().tell(Ack.INSTANCE);
         return this;
@@ -214,7 +239,17 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 }
                 sendControl(new Control.Ping(System.currentTimeMillis()));
             }
-            case REASSERT -> setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
+            case HANDOVER_LINGER -> {
+                handingOver = true;
+                timers.startTimerWithFixedDelay(Tick.HANDOVER, Tick.HANDOVER, Duration.ofMillis(100));
+            }
+            case HANDOVER -> {
+                if (streams.isEmpty()) {
+                    timers.cancel(Tick.HANDOVER);
+                    drainedBy.tell(new NodeSessions.Moved(getContext().getSelf()));
+                    return closeWith(Protocol.CLOSE_GOING_AWAY, "Tunnel moved to another gateway");
+                }
+            }
             case ATTACH_TIMEOUT -> {
                 if (!attached) {
                     getContext().getLog().info("tunnel {} session {} never attached its socket", setup.name(), setup.sessionId());
@@ -222,7 +257,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
                 }
             }
             case CLOSE_TIMEOUT -> {
-                return Behaviors.stopped();
+                return replacedWhileDraining ? this : Behaviors.stopped(); // a handed-over session stays until the node stops
             }
             case SWEEP -> sweepDeadlines();
         }
@@ -439,7 +474,12 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     private Behavior<SessionMessage> onForward(Forward f) {
         SessionCommands.RequestHead rh = f.head();
-        if (closing || !attached) {
+        if (!attached && !closing && beforeAttach.size() < 1024) {
+            // Admitted, socket not attached yet (a client's new connection, routed to as soon as the entity admits it).
+            beforeAttach.add(f);
+            return this;
+        }
+        if (closing || handingOver || !attached) {
             f.replyTo().tell(new Gone(f.exchange()));
             return this;
         }
@@ -598,7 +638,51 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         }
     }
 
+    // ---- re-assert and drain (docs/CLUSTER.md: graceful drain) ----
+
+    /** Told by the node (membership change, slow sweep) or by the entity as it is handed off. */
+    private Behavior<SessionMessage> onReassertNow() {
+        if (!closing && !replacedWhileDraining) {
+            setup.entity().tell(new TunnelEntity.Reassert(setup.sessionId(), setup.credential(), getContext().getSelf()));
+        }
+        return this;
+    }
+
+    private Behavior<SessionMessage> onDrain(SessionLifecycle.Drain m) {
+        if (!draining && !closing) {
+            draining = true;
+            drainedBy = m.replyTo();
+            if (Protocol.drainFrames(setup.protocolVersion())) {
+                sendControl(new Control.Drain(m.reason()));
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Outside a drain a replacement ends this session at once (4000: the client does not reconnect).
+     * While draining it is the client's own make-before-break move: after {@link #HANDOVER_LINGER}
+     * take no new streams (they get {@code Gone} and are looked up again), let those in flight finish,
+     * then end with 1001.
+     */
+    private Behavior<SessionMessage> onReplaced() {
+        if (!draining) {
+            return closeWith(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON);
+        }
+        if (!replacedWhileDraining && !closing) {
+            replacedWhileDraining = true;
+            getContext().getLog().info("tunnel {} session {} moved to a new connection; finishing here", setup.name(), setup.sessionId());
+            timers.startSingleTimer(Tick.HANDOVER_LINGER, Tick.HANDOVER_LINGER, HANDOVER_LINGER);
+        }
+        return this;
+    }
+
     private Behavior<SessionMessage> onInboundDone(InboundDone m) {
+        if (replacedWhileDraining && closing) {
+            // Handed over: it stays until the node stops, answering late forwards Gone at once, so an edge
+            // still holding its route looks the tunnel up again instead of waiting on a stopped actor.
+            return this;
+        }
         if (!closing) {
             getContext().getLog().info("tunnel {} session {} closed by client{}", setup.name(), setup.sessionId(),
                     m.error() == null ? "" : " (" + m.error().getMessage() + ")");
@@ -633,7 +717,8 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         completeControl();
         setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
         timers.cancel(Tick.HEARTBEAT);
-        timers.cancel(Tick.REASSERT);
+        timers.cancel(Tick.HANDOVER);
+        timers.cancel(Tick.HANDOVER_LINGER);
     }
 
     private void sendControl(Control c) {
