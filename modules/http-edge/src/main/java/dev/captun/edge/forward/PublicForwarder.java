@@ -111,6 +111,7 @@ public final class PublicForwarder {
 
     /** Asks the tunnel entity where the session is, remembers it, forwards. */
     private CompletionStage<HttpResponse> lookup(Exchange x) {
+        x.lookups++;
         return tunnels.entity(x.routed.name())
                 .<TunnelEntity.LookupReply>ask(TunnelEntity.Lookup::new, settings.registryTimeout())
                 .handleAsync((reply, error) -> {
@@ -119,6 +120,10 @@ public final class PublicForwarder {
                         return forward(x, route, false);
                     }
                     if (error != null) {
+                        if (x.lookups < 2) {
+                            // A shard being moved (a node leaving or restarting) can hold one ask past the timeout: ask once more.
+                            return lookup(x);
+                        }
                         log.warn("lookup of tunnel {} failed: {}", x.routed.name(), error.toString());
                         return x.discard(of(503, PlainResponses.REGISTRY_UNAVAILABLE));
                     }
@@ -138,7 +143,8 @@ public final class PublicForwarder {
                         // The session did not touch the request: unless its body was streamed it is safe to send
                         // again. Only a prompt answer (a replaced or closing session) is retried; a session found
                         // dead after a long wait (its node crashed) answers 502 rather than keep the client waiting.
-                        if (cached && x.replayable() && System.nanoTime() - x.started < RETRY_WITHIN_NANOS) {
+                        // A fresh lookup can still name a session that is handing over (a drained node): a few tries.
+                        if ((cached || x.lookups < 3) && x.replayable() && System.nanoTime() - x.started < RETRY_WITHIN_NANOS) {
                             return lookup(x);
                         }
                         x.abandon();
@@ -231,6 +237,8 @@ public final class PublicForwarder {
         final Pair<Sink<ByteString, NotUsed>, Source<ByteString, NotUsed>> hub;
         /** Set once the request body has been handed to a session as a stream: it cannot be sent twice. */
         boolean streamed;
+        /** Lookups at the tunnel entity made for this request (bounded retries). */
+        int lookups;
 
         private Exchange(PublicForwarder f, HttpRequest request, Router.Routed routed, SessionCommands.RequestHead head,
                          Optional<WebSocketUpgrade> upgrade, Pair<Sink<ByteString, NotUsed>, Source<ByteString, NotUsed>> hub) {
