@@ -68,6 +68,7 @@ public final class CaptunTunnel implements AutoCloseable {
     private final Object lock = new Object();
     private volatile String name;
     private volatile String url;
+    private volatile String policy;
     private volatile State state = State.CONNECTING;
     private volatile int gatewayIndex;
     private WsTransport current;
@@ -104,6 +105,11 @@ public final class CaptunTunnel implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** The gateway's admission policy from {@code ready} ({@code trusted}, {@code public}), or null if it did not say. */
+    public String policy() {
+        return policy;
     }
 
     /** The public URL the gateway confirmed in {@code ready} (updated on reconnect). */
@@ -231,6 +237,7 @@ public final class CaptunTunnel implements AutoCloseable {
             current = tr;
             gatewayIndex = index;
             url = ready.url();
+            policy = ready.policy();
             if (ready.name() != null) {
                 name = ready.name();
             }

@@ -29,7 +29,12 @@ public sealed interface Control {
 
     /** Gateway → client, once, after the tunnel entity registered the session. */
     @JsonTypeName("ready")
-    record Ready(int version, String name, String url, int window, int heartbeatSeconds) implements Control {}
+    record Ready(int version, String name, String url, int window, int heartbeatSeconds, String policy) implements Control {
+        /** Without the admission policy ({@code trusted} or {@code public}; older gateways do not send it). */
+        public Ready(int version, String name, String url, int window, int heartbeatSeconds) {
+            this(version, name, url, window, heartbeatSeconds, null);
+        }
+    }
 
     /**
      * Gateway → client: a new stream. {@code path} includes the query. {@code end} is true when the

@@ -174,7 +174,7 @@ public final class CaptunCli {
         Runtime.getRuntime().addShutdownHook(hook);
         servedAt.set(tunnel.url());
         out.print(statusBlock(console, tunnel.url(), target.url(), dialing.get(), settings, args.quiet(),
-                tunnel.inspector() == null ? null : tunnel.inspector().url().toString()));
+                tunnel.inspector() == null ? null : tunnel.inspector().url().toString(), tunnel.policy()));
         out.flush();
         started.set(true);
         try {
@@ -188,17 +188,21 @@ public final class CaptunCli {
 
     /** What a user needs first: where the service is public, what it forwards to, and through which gateway. */
     static String statusBlock(Console console, String url, String target, String gateway, Settings settings, boolean quiet) {
-        return statusBlock(console, url, target, gateway, settings, quiet, null);
+        return statusBlock(console, url, target, gateway, settings, quiet, null, null);
     }
 
-    /** @param inspector the request inspector's URL, or null when it is off */
+    /**
+     * @param inspector the request inspector's URL, or null when it is off
+     * @param policy the gateway's admission policy from {@code ready}, or null when it did not say
+     */
     static String statusBlock(Console console, String url, String target, String gateway, Settings settings, boolean quiet,
-                              String inspector) {
+                              String inspector, String policy) {
         return console.bold("captun") + " " + BuildInfo.load().version() + "\n"
                 + "Forwarding    " + url + " -> " + target + "\n"
                 + "Health        " + url + "/__captun/health\n"
                 + (inspector == null ? "" : "Inspector     " + inspector + "\n")
                 + "Gateway       " + gateway + (settings.gatewaySource().equals("--gateway") ? "" : " (" + settings.gatewaySource() + ")") + "\n"
+                + (policy == null ? "" : "Policy        " + policy + (policy.equals("public") ? " (names owned by tokens, rate limits)" : "") + "\n")
                 + "Token         " + settings.tokenSource() + "\n"
                 + (quiet ? "" : "\nRequests (time, method, path, status, duration; --quiet hides them):\n");
     }

@@ -221,7 +221,9 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         timers.cancel(Tick.ATTACH_TIMEOUT);
         beforeAttach.forEach(getContext().getSelf()::tell); // behind `ready`, in arrival order
         beforeAttach.clear();
-        sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds()));
+        // Caps apply in public policy only (ConnectEndpoint), so they tell the policy the client is under.
+        sendControl(new Control.Ready(setup.protocolVersion(), setup.name(), setup.publicUrl(), setup.window(), setup.heartbeatSeconds(),
+                setup.maxInFlight() > 0 ? "public" : "trusted"));
         Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
         timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, hb);
         getContext().getLog().info("tunnel {} session {} ready at {}", setup.name(), setup.sessionId(), setup.publicUrl());
