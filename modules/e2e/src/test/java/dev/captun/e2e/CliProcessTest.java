@@ -116,7 +116,7 @@ class CliProcessTest {
             cliPb.environment().remove("XDG_CONFIG_HOME");
             try (Proc cli = new Proc(cliPb)) {
                 assertTrue(cli.await("Forwarding").contains(gateway + "/demo"));
-                assertTrue(cli.await("Policy").contains("trusted"), "the status block names the gateway's policy");
+                assertTrue(cli.await("Policy").contains("public (names owned by tokens, rate limits)"), "the status block names the gateway's policy");
                 HttpResponse<String> r = PublicClient.get(gateway + "/demo/");
                 assertEquals(200, r.statusCode());
                 assertEquals("local says /", r.body());
