@@ -32,18 +32,8 @@ public final class FixedWindow {
 
   /** Charges one hit if allowed; a rejection does not increment. */
   public RateLimiter.Decision check(int limit, long windowMillis, long nowMillis) {
-    requireValid(limit, windowMillis);
-    if (!isWindowLive(nowMillis)) {
-      anchorMillis = nowMillis;
-      resetAtMillis = nowMillis + windowMillis;
-      count = 0;
-    }
-    if (count >= limit) {
-      lastRejectedAtMillis = nowMillis;
-      return new RateLimiter.Rejected(limit, retryAfterSeconds(resetAtMillis, nowMillis), resetAtMillis);
-    }
-    count++;
-    return new RateLimiter.Allowed(limit, limit - count, anchorMillis, resetAtMillis);
+    RateLimiter.Decision d = lease(limit, windowMillis, 1, nowMillis);
+    return d instanceof RateLimiter.Leased l ? new RateLimiter.Allowed(limit, l.remaining(), l.windowId(), l.resetAtMillis()) : d;
   }
 
   /**

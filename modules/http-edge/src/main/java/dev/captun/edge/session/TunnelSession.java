@@ -602,7 +602,7 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
 
     /** The stream is over from the tunnel client's side (response complete): forget it. */
     private void finish(Stream s) {
-        forget(s);
+        removeStream(s);
         // A WebSocket's public side ends by itself once its close has gone out; cancelling it here would
         // race a plain 1000 ahead of the close code the public client must see.
         if (s.requestCredit != null && !s.websocket) {
@@ -619,10 +619,6 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         if (streams.remove(s.id) != null && s.clientIp != null) {
             inFlightByIp.computeIfPresent(s.clientIp, (k, n) -> n <= 1 ? null : n - 1);
         }
-    }
-
-    private void forget(Stream s) {
-        removeStream(s);
     }
 
     private void fail(Stream s, String why) {
