@@ -6,7 +6,8 @@ Usage: report.py TSV
 Prints the tables (small responses, large bodies), the ratios of every captun path to ssh -R,
 localtunnel and the nginx hop, public over trusted policy, the SDK handler's req/s, the p99 each path
 adds over direct nginx, the node's CPU per request, the idle-tunnel figures and issue 12's targets
-with the measured values. Missing figures print as n/a.
+with the measured values, and the victim tunnel's figures beside each attack (path attacks).
+Missing figures print as n/a.
 """
 import csv
 import sys
@@ -50,8 +51,12 @@ class Data:
         self.skipped = []
         self.drops = {}    # path -> (count, lines)
         self.gaps = []     # (path, note)
+        self.attacks = {}  # kind -> {'wrk': row, 'heap': row, 'skipped': note} (path "attack:<kind>", in run order)
         for r in rows:
             p, t = r['path'], r['test']
+            if p.startswith('attack:'):
+                self.attacks.setdefault(p[len('attack:'):], {})[t] = r
+                continue
             if t == 'skipped':
                 self.skipped.append((p, r['note']))
                 continue
@@ -113,6 +118,66 @@ def idle_values(row):
             k, _, x = kv.partition('=')
             v[k] = x
     return v
+
+
+ATTACK_WHAT = {
+    'alone': 'none (the victim alone)',
+    'headers': '72 KB request heads to another tunnel, 170/s (a 100 Mbit/s uplink), one IP',
+    'headers-max': '72 KB request heads to another tunnel, as fast as answered on 8 connections, one IP',
+    'ws-flood': 'a tunnel client pushing 16 MiB messages to 60 public WebSockets that never read',
+    'probes': 'diagnostic probes for random free names, as fast as answered, 8 connections over 40 IPs',
+    'loris': '1,100 connections from one IP trickling a request head, a byte every 5 s',
+    'after': 'none (the victim alone, after every attack)',
+}
+
+
+def attack_section(d):
+    """The victim tunnel beside each attack: req/s against alone, p99, errors, CPU, the node's heap."""
+    out = ['\n### Under attack (issue 14): victim tunnel "bench" at 16 connections beside each attack\n']
+    # The victim alone runs first and last; the faster of the two is the baseline (the JIT may still be
+    # warming in the first), so no attack gains from a slow baseline.
+    alone = [a['wrk'] for k, a in d.attacks.items() if k in ('alone', 'after') and a.get('wrk') and a['wrk']['rps'] != '']
+    base = max(alone, key=lambda w: num(w['rps'])) if alone else None
+    base_rps = num(base['rps']) if base else None
+    base_ms = num(base['node_ms_per_req']) if base else None
+    rows = []
+    verdicts = []
+    for kind, a in d.attacks.items():
+        w, h = a.get('wrk'), a.get('heap')
+        if a.get('skipped') or not w or w['rps'] == '':
+            note = (a.get('skipped') or w or {}).get('note', 'not measured')
+            rows.append([kind, ATTACK_WHAT.get(kind, kind), 'n/a', '', '', '', '', '', '', note])
+            verdicts.append((kind, None))
+            continue
+        v = idle_values(h) if h else {}
+        rps, n = num(w['rps']), num(w['requests'])
+        r = ratio(rps, base_rps)
+        errs = int(num(w['non2xx']) or 0) + int(num(w['sock_errors']) or 0)
+        hostile = num(v.get('hostile'))
+        node_ms = num(w['node_ms_per_req'])
+        per_hostile = None
+        if hostile and node_ms is not None and base_ms is not None and n:
+            per_hostile = (node_ms * n - base_ms * n) / hostile * 1000  # µs of node CPU per hostile answer
+        attacker = (h['note'].split(' | ', 1)[1] if h and ' | ' in h['note'] else '')
+        heap = '{} / {} MiB (after GC {})'.format(v.get('peak_mib', '?'), v.get('max_mib', '?'), v.get('after_gc_mib', '?'))
+        alive = 'yes' if v.get('node_alive') == 'yes' and v.get('oom') == '0' else 'NO'
+        cpu = ' '.join(x for x in (w['cpu'] or '').split() if x.split('=')[0] in ('captun-node', 'attacker'))
+        rows.append([kind, ATTACK_WHAT.get(kind, kind), fmt(rps), fmt(r, 2) + '×',
+                     fmt(num(w['p99_ms']), 1, ' ms'), str(errs), cpu, heap, alive + ('' if v.get('target_serving') != 'no' else ', target tunnel NOT serving'),
+                     ('{} in the run{}; {}'.format(fmt(hostile), '' if per_hostile is None or kind == 'loris' else ', ≈{} µs node CPU each'.format(fmt(per_hostile)), attacker)
+                      if hostile else '')])
+        verdicts.append((kind, (r, errs, alive == 'yes', v)))
+    out.append(table(['attack', 'what', 'victim req/s', 'vs alone', 'p99', 'victim errors', 'CPU (% of a core)',
+                      'node heap peak / -Xmx', 'node alive, no OOM', 'attack got (answers, or bytes for loris, or 16 MiB messages for ws-flood, during the run; then its totals)'],
+                     rows, ['---', '---', '---:', '---:', '---:', '---:', '---', '---', '---', '---']))
+    for p, label in (('attacks', 'victim tunnel "bench"'), ('attacks-target', 'attacked tunnel "target"')):
+        if p in d.drops:
+            cnt, lines = d.drops[p]
+            out.append('\n{}: dropped {} time(s){}'.format(label, cnt, ': ' + lines if cnt else ''))
+    out.append('\n"vs alone" compares with the faster of the victim\'s two runs alone (first and last); node CPU per hostile answer is the node\'s '
+               'CPU in the run minus the victim\'s requests at the alone run\'s cost, over what the attack got. '
+               'Everything shares two cores: the attacker\'s own CPU is in the CPU column.')
+    return '\n'.join(out)
 
 
 def main():
@@ -225,6 +290,9 @@ def main():
         if v.get('errors', '-') != '-':
             rows.append(['connect errors', v.get('errors')])
         out.append(table(['idle tunnels', 'value'], rows, ['---', '---']))
+
+    if d.attacks:
+        out.append(attack_section(d))
 
     out.append('\n### Issue 12 targets (this run)\n')
     rows = []

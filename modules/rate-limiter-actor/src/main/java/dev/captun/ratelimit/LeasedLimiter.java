@@ -22,7 +22,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
  * with a small limit is charged one hit at a time, exactly like {@link RateLimiterClient#check}.
  * A request charged to several buckets is charged to all or none: a granted hit is given back
  * when another bucket rejects (locally when it came from a batch, to the entity when the batch was
- * a single hit).
+ * a single hit). A key the entity rejected is rejected here, with no round trip, until its window
+ * resets: a flood past a limit costs the entity nothing.
  */
 public final class LeasedLimiter {
     /** Largest batch one node takes for one key. */
@@ -118,6 +119,9 @@ public final class LeasedLimiter {
         private int lastGranted;
         private long leasedAtMillis;
         private CompletableFuture<Object> pending;
+        /** The entity's rejection for this window: answered here until the window resets (a flood of 429s asks nobody). */
+        private RateLimiter.Rejected rejected;
+        private long rejectedUntilMillis;
 
         Holding(RateLimiterClient.Bucket bucket) {
             // limit / 8: a node holds at most an eighth of a bucket; under 16 that is one hit at a time (exact).
@@ -130,6 +134,13 @@ public final class LeasedLimiter {
             CompletableFuture<Object> wait;
             synchronized (this) {
                 long now = clock.getAsLong();
+                if (rejected != null) {
+                    if (now < rejectedUntilMillis) {
+                        return CompletableFuture.completedFuture(new RateLimiter.Rejected(rejected.limit(),
+                                FixedWindow.retryAfterSeconds(rejected.resetAtMillis(), now), rejected.resetAtMillis()));
+                    }
+                    rejected = null;
+                }
                 if (available > 0 && now < resetAtMillis) {
                     available--;
                     return CompletableFuture.completedFuture(new Grant(this, windowId, lastGranted == 1));
@@ -172,6 +183,11 @@ public final class LeasedLimiter {
                         available = l.granted() - 1; // one is this request's
                         outcome = Taken.ONE;
                     } else {
+                        if (decision instanceof RateLimiter.Rejected r) {
+                            // Until the entity's reset, bounded by its retry-after in case this node's clock runs behind.
+                            rejected = r;
+                            rejectedUntilMillis = Math.min(r.resetAtMillis(), clock.getAsLong() + r.retryAfterSeconds() * 1000);
+                        }
                         outcome = decision;
                     }
                 }
@@ -184,7 +200,7 @@ public final class LeasedLimiter {
         }
 
         synchronized boolean idle(long now) {
-            return pending == null && now >= resetAtMillis;
+            return pending == null && now >= resetAtMillis && now >= rejectedUntilMillis;
         }
 
         void giveBack(Grant g) {

@@ -180,6 +180,34 @@ class RateLimiterShardingTest {
   }
 
   @Test
+  void leasedLimiterAnswersARejectedKeyLocallyUntilItsWindowResets() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger asks = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(System.currentTimeMillis());
+    var leases = new LeasedLimiter(key -> {
+      asks.incrementAndGet();
+      return RateLimiterSharding.entityRef(testKit.system(), key);
+    }, Duration.ofSeconds(10), now::get);
+    var ip = new RateLimiterClient.Bucket(RateLimiterSharding.requestIpKey("192.0.2.77"), 2, Duration.ofMinutes(1));
+    assertNull(leases.check(List.of(ip)).get(10, TimeUnit.SECONDS));
+    assertNull(leases.check(List.of(ip)).get(10, TimeUnit.SECONDS));
+    Rejected first = leases.check(List.of(ip)).get(10, TimeUnit.SECONDS);
+    assertEquals(2, first.limit());
+    int asked = asks.get();
+    assertEquals(3, asked, "one hit at a time for a limit of 2, then the rejection");
+    now.addAndGet(30_000);
+    for (int i = 0; i < 100; i++) {
+      Rejected r = leases.check(List.of(ip)).get(10, TimeUnit.SECONDS);
+      assertEquals(2, r.limit());
+      assertEquals(first.resetAtMillis(), r.resetAtMillis());
+      assertTrue(r.retryAfterSeconds() >= 1 && r.retryAfterSeconds() <= first.retryAfterSeconds() - 29, "retry-after counts down: " + r);
+    }
+    assertEquals(asked, asks.get(), "a flood past the limit asks the entity nothing");
+    now.set(first.resetAtMillis() + 1); // this node's clock past the window: the entity decides again
+    leases.check(List.of(ip)).get(10, TimeUnit.SECONDS);
+    assertEquals(asked + 1, asks.get());
+  }
+
+  @Test
   void leasedLimiterBatchesForLargeLimitsAndNeverHandsOutMoreThanTheLimit() throws Exception {
     var leases = new LeasedLimiter(key -> RateLimiterSharding.entityRef(testKit.system(), key), Duration.ofSeconds(10),
         System::currentTimeMillis);

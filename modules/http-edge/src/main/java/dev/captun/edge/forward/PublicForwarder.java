@@ -105,8 +105,21 @@ public final class PublicForwarder {
     }
 
     private CompletionStage<HttpResponse> dispatch(HttpRequest request, Router.Routed routed, String host) {
+        if (headChars(request) > Protocol.MAX_CONTROL_CHARS) {
+            // Its encoded head can only be longer: refuse it here, before any translation, session or actor work.
+            return discard(request, of(431, PlainResponses.HEAD_TOO_LARGE));
+        }
         TunnelEntity.Route cached = routes.get(routed.name());
         return cached != null ? forward(Exchange.of(this, request, routed, host), cached, true) : lookup(Exchange.of(this, request, routed, host));
+    }
+
+    /** Characters of the request's target and headers as received: a lower bound of its encoded tunnel head. */
+    static long headChars(HttpRequest request) {
+        long n = request.getUri().rawQueryString().map(String::length).orElse(0) + request.getUri().path().length();
+        for (var h : request.getHeaders()) {
+            n += h.name().length() + h.value().length();
+        }
+        return n;
     }
 
     /** Asks the tunnel entity where the session is, remembers it, forwards. */

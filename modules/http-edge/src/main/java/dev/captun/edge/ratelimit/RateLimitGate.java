@@ -57,7 +57,10 @@ public final class RateLimitGate {
             return decide(limiter.check(List.of(bucket)), "connect");
         }
         Bucket probes = new Bucket(RateLimiterSharding.probeIpKey(clientIp), settings.probesPerIp(), settings.window());
-        return decide(limiter.check(List.of(probes)), "probe").thenComposeAsync(limited -> limited.isPresent()
+        // From leases like requests: a probe flood past its budget is answered on this node without a round trip.
+        CompletableFuture<RateLimiter.Decision> probe = requests.check(List.of(probes))
+                .thenApplyAsync(rejected -> rejected != null ? rejected : ALLOWED, Runnable::run);
+        return decide(probe, "probe").thenComposeAsync(limited -> limited.isPresent()
                 ? CompletableFuture.completedFuture(limited)
                 : decide(limiter.diagnose(bucket), "diagnostic"), Runnable::run);
     }
