@@ -30,13 +30,13 @@ import org.apache.pekko.stream.javadsl.MergeHub;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.apache.pekko.util.ByteStringBuilder;
 import scala.Option;
 import scala.concurrent.duration.FiniteDuration;
 
 /**
  * The public end of a forwarded WebSocket (SPEC §5): public messages become fragments toward the
- * session, fragments from the session become public messages, and close codes travel both ways.
+ * session, fragments from the session become public messages (through {@link SessionToPublic}, which
+ * streams a long message rather than assembling it), and close codes travel both ways.
  *
  * <p>Pekko HTTP 1.3's public API can only close a server WebSocket with 1000 (or 1011 on failure),
  * but a tunnel must pass on the local service's codes (e.g. 4001), 4009 for oversized messages and
@@ -105,23 +105,11 @@ final class PublicSocket {
                         }).build())
                 .to(toSession);
 
-        Assembler assembler = new Assembler(closePublic, toSession, budget, mat);
         Source<Message, NotUsed> outbound = fromSession
-                .concat(Source.single(END))
-                .statefulMapConcat(() -> assembler)
-                .watchTermination((m, done) -> {
-                    done.whenCompleteAsync((d, e) -> assembler.releaseHeld(), Runnable::run);
-                    return m;
-                })
-                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<Message>, NotUsed>>()
-                        .matchAny(e -> {
-                            closePublic.accept(1001, "Tunnel client disconnected");
-                            return Source.empty();
-                        }).build())
-                // Every end is a coded close (injected above); ending the stream too would race a plain 1000 in.
+                .via(new SessionToPublic(closePublic, toSession, budget))
+                // Every end is a coded close (injected by the stage); ending the stream too would race a plain 1000 in.
                 .concat(Source.never())
-                .via(publicEnded.flow())
-                .mapMaterializedValue(m -> NotUsed.getInstance());
+                .via(publicEnded.flow());
 
         Flow<Message, Message, NotUsed> user = Flow.fromSinkAndSource(inbound, outbound);
         return handleFrames(upgrade, subprotocol, user, closer.second(), classic);
@@ -160,91 +148,6 @@ final class PublicSocket {
             out.add(WsFragments.fragment(text, false, chunk.slice(i, Math.min(chunk.size(), i + Protocol.MAX_DATA_PAYLOAD))));
         }
         return out;
-    }
-
-    /** Close code and reason when the node-wide WebSocket buffer budget is spent. */
-    static final int CLOSE_TRY_AGAIN = 1013;
-    static final String CLOSE_TRY_AGAIN_REASON = "Gateway WebSocket buffers full";
-
-    /**
-     * Collects fragments from the session into whole public messages, holding the bytes of the
-     * message being assembled against the node's {@link ByteBudget}; acts on the final close.
-     */
-    static final class Assembler implements org.apache.pekko.japi.function.Function<ByteString, Iterable<Message>> {
-        private final BiConsumer<Integer, String> closePublic;
-        private final Sink<ByteString, NotUsed> toSession;
-        private final ByteBudget budget;
-        private final Materializer mat;
-        private ByteStringBuilder message;
-        private long held; // bytes of `message` taken from the budget (guarded by this: released from a completion callback)
-        private boolean done;
-
-        Assembler(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, ByteBudget budget, Materializer mat) {
-            this.closePublic = closePublic;
-            this.toSession = toSession;
-            this.budget = budget;
-            this.mat = mat;
-        }
-
-        /** The stream ended (any way): give back what the unfinished message held. */
-        synchronized void releaseHeld() {
-            budget.release(held);
-            held = 0;
-        }
-
-        private void closeBoth(int code, String reason) {
-            done = true;
-            message = null;
-            releaseHeld();
-            closePublic.accept(code, reason);
-            Source.single(WsFragments.close(code, reason)).runWith(toSession, mat);
-        }
-
-        @Override
-        public Iterable<Message> apply(ByteString e) {
-            if (done) {
-                return List.of();
-            }
-            if (e == END) {
-                done = true; // the session's side ended without a close: end the public socket normally
-                closePublic.accept(1000, "");
-                return List.of();
-            }
-            byte type = WsFragments.type(e);
-            if (type == WsFragments.CLOSE) {
-                done = true;
-                closePublic.accept(WsFragments.closeCode(e), WsFragments.closeReason(e));
-                return List.of();
-            }
-            ByteString payload = WsFragments.payload(e);
-            if (message == null) {
-                message = new ByteStringBuilder();
-            }
-            if (message.length() + payload.size() > MAX_MESSAGE) {
-                // The client should never send this; close both ends rather than buffer without bound.
-                closeBoth(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
-                return List.of();
-            }
-            if (!budget.tryAcquire(payload.size())) {
-                // Sockets that do not read must not add up to the node's heap: this one goes, the node stays.
-                closeBoth(CLOSE_TRY_AGAIN, CLOSE_TRY_AGAIN_REASON);
-                return List.of();
-            }
-            synchronized (this) {
-                held += payload.size();
-            }
-            message.append(payload);
-            if (!WsFragments.fin(e)) {
-                return List.of();
-            }
-            ByteString whole = message.result();
-            message = null;
-            releaseHeld(); // handed to Pekko, which writes one message at a time
-            // Pekko's internal message layer below takes the Scala model classes.
-            return List.of(type == WsFragments.TEXT
-                    ? new org.apache.pekko.http.scaladsl.model.ws.TextMessage.Strict(whole.utf8String())
-                    : new org.apache.pekko.http.scaladsl.model.ws.BinaryMessage.Strict(whole));
-        }
     }
 
     /** Close codes a server may put on the wire (RFC 6455 §7.4); others become 1011 with the reason kept. */
