@@ -4,9 +4,8 @@ import dev.captun.edge.session.WsFragments;
 import dev.captun.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.ActorSystem;
@@ -41,8 +40,8 @@ import scala.concurrent.duration.FiniteDuration;
  * <p>Pekko HTTP 1.3's public API can only close a server WebSocket with 1000 (or 1011 on failure),
  * but a tunnel must pass on the local service's codes (e.g. 4001), 4009 for oversized messages and
  * 1001 when the tunnel client goes. So this class assembles Pekko's own WebSocket layers (masking,
- * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: an
- * input that injects Pekko's "actively close with code" event. Those layers are internal API, pinned
+ * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: where
+ * the outbound side ends, Pekko's "actively close with code" event carrying the close decided. Those layers are internal API, pinned
  * by the Pekko HTTP version in the parent pom; {@code PublicSocketTest}-style e2e tests guard it.
  */
 final class PublicSocket {
@@ -72,14 +71,14 @@ final class PublicSocket {
      */
     static HttpResponse accept(WebSocketUpgrade upgrade, String subprotocol, Sink<ByteString, NotUsed> toSession,
                                Source<ByteString, NotUsed> fromSession, ByteBudget budget, ActorSystem classic, Materializer mat) {
-        Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closer = Source.<Object>maybe().preMaterialize(mat);
-        BiConsumer<Integer, String> closePublic = (code, reason) -> {
-            closer.first().complete(Optional.of(new FrameHandler.ActivelyCloseWithCode(
-                    Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason))));
-        };
+        // The close the public client gets when the outbound side ends: the first one decided wins. It goes out
+        // in-band, where Pekko would send its own 1000 (or 1011), so it follows every frame handed on before it.
+        AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith = new AtomicReference<>();
+        BiConsumer<Integer, String> closePublic = (code, reason) -> closeWith.compareAndSet(null, new FrameHandler.ActivelyCloseWithCode(
+                Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason)));
 
         // The two directions are not coupled: a tunnel that dies must still let the 1001 close reach the
-        // public client, so only the public side ending (its close forwarded) ends the outbound side.
+        // public client, so only the public side ending (its close forwarded) ends taking from the session.
         SharedKillSwitch publicEnded = KillSwitches.shared("public-socket");
         Sink<Message, NotUsed> inbound = Flow.<Message>create()
                 .flatMapConcat(PublicSocket::fragments)
@@ -95,6 +94,7 @@ final class PublicSocket {
                         .matchAny(e -> {
                             if (e instanceof MessageTooLarge) {
                                 closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                                publicEnded.abort(e); // the outbound side ends now, with that close
                                 return Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON));
                             }
                             publicEnded.shutdown();
@@ -105,14 +105,13 @@ final class PublicSocket {
                         }).build())
                 .to(toSession);
 
+        // The stage ends its output (after deciding the close) on every end of either side.
         Source<Message, NotUsed> outbound = fromSession
-                .via(new SessionToPublic(closePublic, toSession, budget))
-                // Every end is a coded close (injected by the stage); ending the stream too would race a plain 1000 in.
-                .concat(Source.never())
-                .via(publicEnded.flow());
+                .via(publicEnded.flow())
+                .via(new SessionToPublic(closePublic, toSession, budget));
 
         Flow<Message, Message, NotUsed> user = Flow.fromSinkAndSource(inbound, outbound);
-        return handleFrames(upgrade, subprotocol, user, closer.second(), classic);
+        return handleFrames(upgrade, subprotocol, user, closeWith, classic);
     }
 
     /** One public message as fragments of at most 64 KiB; a streamed one ends with an empty FIN fragment. */
@@ -171,14 +170,23 @@ final class PublicSocket {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static HttpResponse handleFrames(WebSocketUpgrade upgrade, String subprotocol, Flow<Message, Message, NotUsed> user,
-                                             Source<Object, NotUsed> closeEvents, ActorSystem classic) {
+                                             AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith, ActorSystem classic) {
         var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
         var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
         FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
         var log = Logging.getLogger(classic, PublicSocket.class);
         // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
-        // close injector sits just below the message API, merging into what frame handling receives.
-        BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().merge(closeEvents));
+        // close injector sits just below the message API: where the user's side ended (completed, or failed to cut
+        // a message short), it puts the decided close first. UserHandlerCompleted stays after it because frame
+        // handling waits for it when the public client closed first.
+        Object completed = FrameHandler.UserHandlerCompleted$.MODULE$;
+        BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().mapConcat(e -> {
+            FrameHandler.ActivelyCloseWithCode close = closeWith.get();
+            if (close != null && (e == completed || e instanceof FrameHandler.UserHandlerErredOut)) {
+                return List.of(close, completed);
+            }
+            return List.of(e);
+        }));
         org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
                 .atop((Graph) layers.frameHandling(true, closeTimeout, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))

@@ -39,11 +39,11 @@ import org.apache.pekko.util.ByteString;
  *       (counted across its fragments, both ends closed), 1000 when the session's side ends, 1001 when it fails.
  * </ul>
  *
- * <p>Every end is a coded close injected through {@code closePublic}; the stage then stays up (draining the
- * session's side) instead of completing, because completing would finish a streamed message in progress as
- * if it were whole. A message cut short by a close is left open: the close frame goes out and Pekko
- * ignores what follows. Only cancellation (the public side ended or the connection went) stops the stage.
- * Emits Pekko's Scala model classes, which the internal message layer takes.
+ * <p>Every end decides a close through {@code closePublic} (the first decided wins) and then ends the
+ * output in-band, so the close follows every frame handed on before it: completed between messages, or
+ * failed while a message is streaming, so a message cut short is never finished as if it were whole.
+ * After that the session's side is drained until it ends. Emits Pekko's Scala model classes, which the
+ * internal message layer takes.
  */
 final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
     static final int MAX_MESSAGE = Protocol.MAX_TUNNELED_WS_MESSAGE;
@@ -59,7 +59,7 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
     private final ByteBudget budget;
 
     /**
-     * @param closePublic closes the public socket with a code (first call wins); must not block
+     * @param closePublic decides the public socket's close code (the first decided wins), sent when the output ends; must not block
      * @param toSession where a close this side decides (4009, 1013) is told to the session
      */
     SessionToPublic(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, ByteBudget budget) {
@@ -109,7 +109,7 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
 
                 @Override
                 public void onUpstreamFailure(Throwable e) {
-                    closeOnce(1001, "Tunnel client disconnected");
+                    closeOnce(1001, "Tunnel client disconnected"); // or the public side went first (it decided already)
                 }
             });
             setHandler(out, new AbstractOutHandler() {
@@ -119,8 +119,7 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
                         pullSession();
                     }
                 }
-                // Cancellation (default): the stage stops and Pekko completes a message in progress; it only
-                // happens when the public side closed first or the connection is gone, so nobody reads it as whole.
+                // Cancellation (default) only comes when the connection is gone: nobody reads what follows.
             });
         }
 
@@ -132,7 +131,7 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
 
         private void onFragment(ByteString e) {
             if (closed) {
-                pullSession(); // drain: the session's side ends on its own after a close
+                pullSession(); // drain: the session's side ends after a close (or when the public side ends)
                 return;
             }
             byte type = WsFragments.type(e);
@@ -227,6 +226,11 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
             pending = null;
             release();
             closePublic.accept(code, reason);
+            if (sub != null) {
+                sub.fail(new MessageCut());
+                sub = null;
+            }
+            complete(out);
             pullSession();
         }
 
@@ -238,6 +242,13 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
         @Override
         public void postStop() {
             release(); // any end: the held fragment goes back to the budget
+        }
+    }
+
+    /** Ends a streamed message that a close cut short (Pekko's writer then sends the close instead of its end). */
+    static final class MessageCut extends RuntimeException {
+        MessageCut() {
+            super("WebSocket message cut short by a close", null, false, false);
         }
     }
 

@@ -219,7 +219,10 @@ class PublicSocketBudgetTest {
         // A close follows what the writer has taken; the message it cuts short is never finished.
         coded.offer(WsFragments.close(4001, "bye"));
         await(() -> assertEquals(List.of("4001 bye"), coded.publicCloses()));
-        assertFalse(cut.toCompletableFuture().isDone());
+        var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> cut.toCompletableFuture().get(20, TimeUnit.SECONDS));
+        assertInstanceOf(SessionToPublic.MessageCut.class, e.getCause());
+        assertTrue(coded.messages().pull().toCompletableFuture().get(20, TimeUnit.SECONDS).isEmpty(),
+                "the output ends in-band: the close goes out after it");
 
         Socket ended = socket(budget);
         ended.session().complete();
