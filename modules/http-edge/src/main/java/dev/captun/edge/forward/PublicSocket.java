@@ -4,6 +4,8 @@ import dev.captun.edge.session.WsFragments;
 import dev.captun.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
@@ -74,8 +76,10 @@ final class PublicSocket {
         // The close the public client gets when the outbound side ends: the first one decided wins. It goes out
         // in-band, where Pekko would send its own 1000 (or 1011), so it follows every frame handed on before it.
         AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith = new AtomicReference<>();
-        BiConsumer<Integer, String> closePublic = (code, reason) -> closeWith.compareAndSet(null, new FrameHandler.ActivelyCloseWithCode(
-                Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason)));
+        BiConsumer<Integer, String> closePublic = (code, reason) -> closeWith.compareAndSet(null, closeEvent(code, reason));
+        // A close the public side decides (4009 for its own oversized message) has no session frames to follow:
+        // it goes out at once, and the outbound side keeps taking from the session until the connection ends.
+        Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closeNow = Source.<Object>maybe().preMaterialize(mat);
 
         // The two directions are not coupled: a tunnel that dies must still let the 1001 close reach the
         // public client, so only the public side ending (its close forwarded) ends taking from the session.
@@ -93,8 +97,10 @@ final class PublicSocket {
                 .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<ByteString>, NotUsed>>()
                         .matchAny(e -> {
                             if (e instanceof MessageTooLarge) {
-                                closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
-                                publicEnded.abort(e); // the outbound side ends now, with that close
+                                var tooLarge = closeEvent(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                                if (closeWith.compareAndSet(null, tooLarge)) {
+                                    closeNow.first().complete(Optional.of(tooLarge));
+                                }
                                 return Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON));
                             }
                             publicEnded.shutdown();
@@ -105,13 +111,18 @@ final class PublicSocket {
                         }).build())
                 .to(toSession);
 
-        // The stage ends its output (after deciding the close) on every end of either side.
+        // The stage ends its output (after deciding the close) when the session's side closes, ends or fails, or
+        // when the public side ended (the kill switch ends its input); a lost connection cancels it.
         Source<Message, NotUsed> outbound = fromSession
                 .via(publicEnded.flow())
                 .via(new SessionToPublic(closePublic, toSession, budget));
 
         Flow<Message, Message, NotUsed> user = Flow.fromSinkAndSource(inbound, outbound);
-        return handleFrames(upgrade, subprotocol, user, closeWith, classic);
+        return handleFrames(upgrade, subprotocol, user, closeWith, closeNow.second(), classic);
+    }
+
+    private static FrameHandler.ActivelyCloseWithCode closeEvent(int code, String reason) {
+        return new FrameHandler.ActivelyCloseWithCode(Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason));
     }
 
     /** One public message as fragments of at most 64 KiB; a streamed one ends with an empty FIN fragment. */
@@ -170,7 +181,8 @@ final class PublicSocket {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static HttpResponse handleFrames(WebSocketUpgrade upgrade, String subprotocol, Flow<Message, Message, NotUsed> user,
-                                             AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith, ActorSystem classic) {
+                                             AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith,
+                                             Source<Object, NotUsed> closeNow, ActorSystem classic) {
         var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
         var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
         FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
@@ -178,7 +190,7 @@ final class PublicSocket {
         // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
         // close injector sits just below the message API: where the user's side ended (completed, or failed to cut
         // a message short), it puts the decided close first. UserHandlerCompleted stays after it because frame
-        // handling waits for it when the public client closed first.
+        // handling waits for it when the public client closed first. A close decided by the public side is merged in.
         Object completed = FrameHandler.UserHandlerCompleted$.MODULE$;
         BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().mapConcat(e -> {
             FrameHandler.ActivelyCloseWithCode close = closeWith.get();
@@ -186,7 +198,7 @@ final class PublicSocket {
                 return List.of(close, completed);
             }
             return List.of(e);
-        }));
+        }).merge(closeNow));
         org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
                 .atop((Graph) layers.frameHandling(true, closeTimeout, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))
