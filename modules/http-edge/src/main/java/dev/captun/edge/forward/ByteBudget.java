@@ -3,9 +3,9 @@ package dev.captun.edge.forward;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A node-wide allowance of bytes, shared by every public WebSocket while it assembles messages
- * from the tunnel client (docs/SECURITY.md): a socket that would take the node past it is closed
- * with {@code 1013 Try again later}, so sockets that never read cannot add up to the heap.
+ * A node-wide allowance of bytes, shared by every public WebSocket for the fragment from the
+ * tunnel client it holds on its way out ({@link SessionToPublic}, docs/SECURITY.md): a socket that
+ * would take the node past it is closed with {@code 1013 Try again later}.
  * Thread-safe; the only shared mutable state is one counter.
  */
 final class ByteBudget {

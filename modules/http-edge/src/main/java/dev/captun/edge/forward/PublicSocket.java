@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.ActorSystem;
@@ -30,19 +31,19 @@ import org.apache.pekko.stream.javadsl.MergeHub;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.apache.pekko.util.ByteStringBuilder;
 import scala.Option;
 import scala.concurrent.duration.FiniteDuration;
 
 /**
  * The public end of a forwarded WebSocket (SPEC §5): public messages become fragments toward the
- * session, fragments from the session become public messages, and close codes travel both ways.
+ * session, fragments from the session become public messages (through {@link SessionToPublic}, which
+ * streams a long message rather than assembling it), and close codes travel both ways.
  *
  * <p>Pekko HTTP 1.3's public API can only close a server WebSocket with 1000 (or 1011 on failure),
  * but a tunnel must pass on the local service's codes (e.g. 4001), 4009 for oversized messages and
  * 1001 when the tunnel client goes. So this class assembles Pekko's own WebSocket layers (masking,
- * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: an
- * input that injects Pekko's "actively close with code" event. Those layers are internal API, pinned
+ * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: where
+ * the outbound side ends, Pekko's "actively close with code" event carrying the close decided. Those layers are internal API, pinned
  * by the Pekko HTTP version in the parent pom; {@code PublicSocketTest}-style e2e tests guard it.
  */
 final class PublicSocket {
@@ -72,14 +73,16 @@ final class PublicSocket {
      */
     static HttpResponse accept(WebSocketUpgrade upgrade, String subprotocol, Sink<ByteString, NotUsed> toSession,
                                Source<ByteString, NotUsed> fromSession, ByteBudget budget, ActorSystem classic, Materializer mat) {
-        Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closer = Source.<Object>maybe().preMaterialize(mat);
-        BiConsumer<Integer, String> closePublic = (code, reason) -> {
-            closer.first().complete(Optional.of(new FrameHandler.ActivelyCloseWithCode(
-                    Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason))));
-        };
+        // The close the public client gets when the outbound side ends: the first one decided wins. It goes out
+        // in-band, where Pekko would send its own 1000 (or 1011), so it follows every frame handed on before it.
+        AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith = new AtomicReference<>();
+        BiConsumer<Integer, String> closePublic = (code, reason) -> closeWith.compareAndSet(null, closeEvent(code, reason));
+        // A close the public side decides (4009 for its own oversized message) has no session frames to follow:
+        // it goes out at once, and the outbound side keeps taking from the session until the connection ends.
+        Pair<CompletableFuture<Optional<Object>>, Source<Object, NotUsed>> closeNow = Source.<Object>maybe().preMaterialize(mat);
 
         // The two directions are not coupled: a tunnel that dies must still let the 1001 close reach the
-        // public client, so only the public side ending (its close forwarded) ends the outbound side.
+        // public client, so only the public side ending (its close forwarded) ends taking from the session.
         SharedKillSwitch publicEnded = KillSwitches.shared("public-socket");
         Sink<Message, NotUsed> inbound = Flow.<Message>create()
                 .flatMapConcat(PublicSocket::fragments)
@@ -94,7 +97,10 @@ final class PublicSocket {
                 .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<ByteString>, NotUsed>>()
                         .matchAny(e -> {
                             if (e instanceof MessageTooLarge) {
-                                closePublic.accept(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                                var tooLarge = closeEvent(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
+                                if (closeWith.compareAndSet(null, tooLarge)) {
+                                    closeNow.first().complete(Optional.of(tooLarge));
+                                }
                                 return Source.single(WsFragments.close(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON));
                             }
                             publicEnded.shutdown();
@@ -105,26 +111,18 @@ final class PublicSocket {
                         }).build())
                 .to(toSession);
 
-        Assembler assembler = new Assembler(closePublic, toSession, budget, mat);
+        // The stage ends its output (after deciding the close) when the session's side closes, ends or fails, or
+        // when the public side ended (the kill switch ends its input); a lost connection cancels it.
         Source<Message, NotUsed> outbound = fromSession
-                .concat(Source.single(END))
-                .statefulMapConcat(() -> assembler)
-                .watchTermination((m, done) -> {
-                    done.whenCompleteAsync((d, e) -> assembler.releaseHeld(), Runnable::run);
-                    return m;
-                })
-                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<Message>, NotUsed>>()
-                        .matchAny(e -> {
-                            closePublic.accept(1001, "Tunnel client disconnected");
-                            return Source.empty();
-                        }).build())
-                // Every end is a coded close (injected above); ending the stream too would race a plain 1000 in.
-                .concat(Source.never())
                 .via(publicEnded.flow())
-                .mapMaterializedValue(m -> NotUsed.getInstance());
+                .via(new SessionToPublic(closePublic, toSession, budget));
 
         Flow<Message, Message, NotUsed> user = Flow.fromSinkAndSource(inbound, outbound);
-        return handleFrames(upgrade, subprotocol, user, closer.second(), classic);
+        return handleFrames(upgrade, subprotocol, user, closeWith, closeNow.second(), classic);
+    }
+
+    private static FrameHandler.ActivelyCloseWithCode closeEvent(int code, String reason) {
+        return new FrameHandler.ActivelyCloseWithCode(Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason));
     }
 
     /** One public message as fragments of at most 64 KiB; a streamed one ends with an empty FIN fragment. */
@@ -162,91 +160,6 @@ final class PublicSocket {
         return out;
     }
 
-    /** Close code and reason when the node-wide WebSocket buffer budget is spent. */
-    static final int CLOSE_TRY_AGAIN = 1013;
-    static final String CLOSE_TRY_AGAIN_REASON = "Gateway WebSocket buffers full";
-
-    /**
-     * Collects fragments from the session into whole public messages, holding the bytes of the
-     * message being assembled against the node's {@link ByteBudget}; acts on the final close.
-     */
-    static final class Assembler implements org.apache.pekko.japi.function.Function<ByteString, Iterable<Message>> {
-        private final BiConsumer<Integer, String> closePublic;
-        private final Sink<ByteString, NotUsed> toSession;
-        private final ByteBudget budget;
-        private final Materializer mat;
-        private ByteStringBuilder message;
-        private long held; // bytes of `message` taken from the budget (guarded by this: released from a completion callback)
-        private boolean done;
-
-        Assembler(BiConsumer<Integer, String> closePublic, Sink<ByteString, NotUsed> toSession, ByteBudget budget, Materializer mat) {
-            this.closePublic = closePublic;
-            this.toSession = toSession;
-            this.budget = budget;
-            this.mat = mat;
-        }
-
-        /** The stream ended (any way): give back what the unfinished message held. */
-        synchronized void releaseHeld() {
-            budget.release(held);
-            held = 0;
-        }
-
-        private void closeBoth(int code, String reason) {
-            done = true;
-            message = null;
-            releaseHeld();
-            closePublic.accept(code, reason);
-            Source.single(WsFragments.close(code, reason)).runWith(toSession, mat);
-        }
-
-        @Override
-        public Iterable<Message> apply(ByteString e) {
-            if (done) {
-                return List.of();
-            }
-            if (e == END) {
-                done = true; // the session's side ended without a close: end the public socket normally
-                closePublic.accept(1000, "");
-                return List.of();
-            }
-            byte type = WsFragments.type(e);
-            if (type == WsFragments.CLOSE) {
-                done = true;
-                closePublic.accept(WsFragments.closeCode(e), WsFragments.closeReason(e));
-                return List.of();
-            }
-            ByteString payload = WsFragments.payload(e);
-            if (message == null) {
-                message = new ByteStringBuilder();
-            }
-            if (message.length() + payload.size() > MAX_MESSAGE) {
-                // The client should never send this; close both ends rather than buffer without bound.
-                closeBoth(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
-                return List.of();
-            }
-            if (!budget.tryAcquire(payload.size())) {
-                // Sockets that do not read must not add up to the node's heap: this one goes, the node stays.
-                closeBoth(CLOSE_TRY_AGAIN, CLOSE_TRY_AGAIN_REASON);
-                return List.of();
-            }
-            synchronized (this) {
-                held += payload.size();
-            }
-            message.append(payload);
-            if (!WsFragments.fin(e)) {
-                return List.of();
-            }
-            ByteString whole = message.result();
-            message = null;
-            releaseHeld(); // handed to Pekko, which writes one message at a time
-            // Pekko's internal message layer below takes the Scala model classes.
-            return List.of(type == WsFragments.TEXT
-                    ? new org.apache.pekko.http.scaladsl.model.ws.TextMessage.Strict(whole.utf8String())
-                    : new org.apache.pekko.http.scaladsl.model.ws.BinaryMessage.Strict(whole));
-        }
-    }
-
     /** Close codes a server may put on the wire (RFC 6455 §7.4); others become 1011 with the reason kept. */
     static int sendableCode(int code) {
         boolean ok = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1011 || code >= 3000 && code <= 4999;
@@ -268,14 +181,24 @@ final class PublicSocket {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static HttpResponse handleFrames(WebSocketUpgrade upgrade, String subprotocol, Flow<Message, Message, NotUsed> user,
-                                             Source<Object, NotUsed> closeEvents, ActorSystem classic) {
+                                             AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith,
+                                             Source<Object, NotUsed> closeNow, ActorSystem classic) {
         var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
         var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
         FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
         var log = Logging.getLogger(classic, PublicSocket.class);
         // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
-        // close injector sits just below the message API, merging into what frame handling receives.
-        BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().merge(closeEvents));
+        // close injector sits just below the message API: where the user's side ended (completed, or failed to cut
+        // a message short), it puts the decided close first. UserHandlerCompleted stays after it because frame
+        // handling waits for it when the public client closed first. A close decided by the public side is merged in.
+        Object completed = FrameHandler.UserHandlerCompleted$.MODULE$;
+        BidiFlow injector = BidiFlow.fromFlows(Flow.create(), Flow.create().mapConcat(e -> {
+            FrameHandler.ActivelyCloseWithCode close = closeWith.get();
+            if (close != null && (e == completed || e instanceof FrameHandler.UserHandlerErredOut)) {
+                return List.of(close, completed);
+            }
+            return List.of(e);
+        }).merge(closeNow));
         org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
                 .atop((Graph) layers.frameHandling(true, closeTimeout, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))
