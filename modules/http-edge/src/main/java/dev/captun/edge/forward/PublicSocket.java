@@ -160,9 +160,12 @@ final class PublicSocket {
         return out;
     }
 
-    /** Close codes a server may put on the wire (RFC 6455 §7.4); others become 1011 with the reason kept. */
+    /**
+     * Close codes a server may put on the wire (RFC 6455 §7.4, with 1012–1014 from the IANA registry:
+     * 1013 "try again later" is the budget's close); others become 1011 with the reason kept.
+     */
     static int sendableCode(int code) {
-        boolean ok = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1011 || code >= 3000 && code <= 4999;
+        boolean ok = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
         return ok ? code : code == 1006 || code == 1005 ? 1001 : 1011;
     }
 
