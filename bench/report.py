@@ -139,7 +139,6 @@ def attack_section(d):
     alone = [a['wrk'] for k, a in d.attacks.items() if k in ('alone', 'after') and a.get('wrk') and a['wrk']['rps'] != '']
     base = max(alone, key=lambda w: num(w['rps'])) if alone else None
     base_rps = num(base['rps']) if base else None
-    base_ms = num(base['node_ms_per_req']) if base else None
     rows = []
     verdicts = []
     for kind, a in d.attacks.items():
@@ -154,17 +153,19 @@ def attack_section(d):
         r = ratio(rps, base_rps)
         errs = int(num(w['non2xx']) or 0) + int(num(w['sock_errors']) or 0)
         hostile = num(v.get('hostile'))
-        node_ms = num(w['node_ms_per_req'])
-        per_hostile = None
-        if hostile and node_ms is not None and base_ms is not None and n:
-            per_hostile = (node_ms * n - base_ms * n) / hostile * 1000  # µs of node CPU per hostile answer
+        secs = num(w['seconds'])
+        rate = hostile / secs if hostile and secs else None
+        # Victim requests the attack displaced per hostile answer: about 1 means an attack answer costs the
+        # node about what an ordinary request does (no amplification); what is left is CPU share.
+        displaced = (base_rps - rps) / rate if rate and base_rps and kind not in ('loris', 'ws-flood') else None
         attacker = (h['note'].split(' | ', 1)[1] if h and ' | ' in h['note'] else '')
         heap = '{} / {} MiB (after GC {})'.format(v.get('peak_mib', '?'), v.get('max_mib', '?'), v.get('after_gc_mib', '?'))
         alive = 'yes' if v.get('node_alive') == 'yes' and v.get('oom') == '0' else 'NO'
         cpu = ' '.join(x for x in (w['cpu'] or '').split() if x.split('=')[0] in ('captun-node', 'attacker'))
         rows.append([kind, ATTACK_WHAT.get(kind, kind), fmt(rps), fmt(r, 2) + '×',
                      fmt(num(w['p99_ms']), 1, ' ms'), str(errs), cpu, heap, alive + ('' if v.get('target_serving') != 'no' else ', target tunnel NOT serving'),
-                     ('{} in the run{}; {}'.format(fmt(hostile), '' if per_hostile is None or kind == 'loris' else ', ≈{} µs node CPU each'.format(fmt(per_hostile)), attacker)
+                     ('{} in the run ({}/s){}; {}'.format(fmt(hostile), fmt(rate), '' if displaced is None
+                       else ', {} victim requests displaced per answer'.format(fmt(max(0.0, displaced), 2)), attacker)
                       if hostile else '')])
         verdicts.append((kind, (r, errs, alive == 'yes', v)))
     out.append(table(['attack', 'what', 'victim req/s', 'vs alone', 'p99', 'victim errors', 'CPU (% of a core)',
@@ -174,9 +175,9 @@ def attack_section(d):
         if p in d.drops:
             cnt, lines = d.drops[p]
             out.append('\n{}: dropped {} time(s){}'.format(label, cnt, ': ' + lines if cnt else ''))
-    out.append('\n"vs alone" compares with the faster of the victim\'s two runs alone (first and last); node CPU per hostile answer is the node\'s '
-               'CPU in the run minus the victim\'s requests at the alone run\'s cost, over what the attack got. '
-               'Everything shares two cores: the attacker\'s own CPU is in the CPU column.')
+    out.append('\n"vs alone" compares with the faster of the victim\'s two runs alone (first and last). "Displaced per answer": '
+               'victim req/s lost over the attack\'s answers/s; near 1, an attack answer costs the node about what an '
+               'ordinary request does. Everything shares two cores, the attacker included (its CPU is in the CPU column).')
     return '\n'.join(out)
 
 
