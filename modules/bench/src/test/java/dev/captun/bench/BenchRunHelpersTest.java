@@ -28,6 +28,13 @@ class BenchRunHelpersTest {
     }
 
     @Test
+    void attackSourcesAreOneAddressOrARangeOfTheLastByte() {
+        assertEquals(java.util.List.of("127.0.0.2"), Attack.sourceRange("127.0.0.2"));
+        assertEquals(java.util.List.of("127.0.0.10", "127.0.0.11", "127.0.0.12"), Attack.sourceRange("127.0.0.10-127.0.0.12"));
+        assertEquals(40, Attack.sourceRange("127.0.0.10-127.0.0.49").size());
+    }
+
+    @Test
     void statTicksAreUtimePlusStimeEvenWithSpacesInTheCommand() {
         String stat = "4242 (java (x) y) S 1 4242 4242 0 -1 4194560 123 0 0 0 700 55 0 0 20 0 40 0 1000 0 0";
         assertEquals(755, IdleTunnels.parseStatTicks(stat));
