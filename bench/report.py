@@ -121,35 +121,30 @@ def idle_values(row):
 
 
 ATTACK_WHAT = {
-    'alone': 'none (the victim alone)',
     'headers': '72 KB request heads to another tunnel, 170/s (a 100 Mbit/s uplink), one IP',
     'headers-max': '72 KB request heads to another tunnel, as fast as answered on 8 connections, one IP',
     'ws-flood': 'a tunnel client pushing 16 MiB messages to 60 public WebSockets that never read',
     'probes': 'diagnostic probes for random free names, as fast as answered, 8 connections over 40 IPs',
     'loris': '1,100 connections from one IP trickling a request head, a byte every 5 s',
-    'after': 'none (the victim alone, after every attack)',
 }
 
 
 def attack_section(d):
-    """The victim tunnel beside each attack: req/s against alone, p99, errors, CPU, the node's heap."""
-    out = ['\n### Under attack (issue 14): victim tunnel "bench" at 16 connections beside each attack\n']
-    # The victim alone runs first and last; the faster of the two is the baseline (the JIT may still be
-    # warming in the first), so no attack gains from a slow baseline.
-    alone = [a['wrk'] for k, a in d.attacks.items() if k in ('alone', 'after') and a.get('wrk') and a['wrk']['rps'] != '']
-    base = max(alone, key=lambda w: num(w['rps'])) if alone else None
-    base_rps = num(base['rps']) if base else None
+    """The victim tunnel alone and then beside each attack: req/s, p99, errors, CPU, the node's heap."""
+    out = ['\n### Under attack (issue 14): victim tunnel "bench" at 16 connections, alone and then beside each attack\n']
     rows = []
-    verdicts = []
     for kind, a in d.attacks.items():
+        if kind.startswith('alone'):
+            continue
         w, h = a.get('wrk'), a.get('heap')
+        b = d.attacks.get('alone:' + kind, {}).get('wrk')
+        base_rps = num(b['rps']) if b and b['rps'] != '' else None
         if a.get('skipped') or not w or w['rps'] == '':
             note = (a.get('skipped') or w or {}).get('note', 'not measured')
-            rows.append([kind, ATTACK_WHAT.get(kind, kind), 'n/a', '', '', '', '', '', '', note])
-            verdicts.append((kind, None))
+            rows.append([kind, ATTACK_WHAT.get(kind, kind), fmt(base_rps), 'n/a', '', '', '', '', '', '', note])
             continue
         v = idle_values(h) if h else {}
-        rps, n = num(w['rps']), num(w['requests'])
+        rps = num(w['rps'])
         r = ratio(rps, base_rps)
         errs = int(num(w['non2xx']) or 0) + int(num(w['sock_errors']) or 0)
         hostile = num(v.get('hostile'))
@@ -162,20 +157,22 @@ def attack_section(d):
         heap = '{} / {} MiB (after GC {})'.format(v.get('peak_mib', '?'), v.get('max_mib', '?'), v.get('after_gc_mib', '?'))
         alive = 'yes' if v.get('node_alive') == 'yes' and v.get('oom') == '0' else 'NO'
         cpu = ' '.join(x for x in (w['cpu'] or '').split() if x.split('=')[0] in ('captun-node', 'attacker'))
-        rows.append([kind, ATTACK_WHAT.get(kind, kind), fmt(rps), fmt(r, 2) + '×',
-                     fmt(num(w['p99_ms']), 1, ' ms'), str(errs), cpu, heap, alive + ('' if v.get('target_serving') != 'no' else ', target tunnel NOT serving'),
+        p99b = num(b['p99_ms']) if b else None
+        rows.append([kind, ATTACK_WHAT.get(kind, kind), fmt(base_rps), fmt(rps), fmt(r, 2) + '×',
+                     '{} / {}'.format(fmt(p99b, 1), fmt(num(w['p99_ms']), 1, ' ms')), str(errs), cpu, heap,
+                     alive + ('' if v.get('target_serving') != 'no' else ', target tunnel NOT serving'),
                      ('{} in the run ({}/s){}; {}'.format(fmt(hostile), fmt(rate), '' if displaced is None
-                       else ', {} victim requests displaced per answer'.format(fmt(max(0.0, displaced), 2)), attacker)
-                      if hostile else '')])
-        verdicts.append((kind, (r, errs, alive == 'yes', v)))
-    out.append(table(['attack', 'what', 'victim req/s', 'vs alone', 'p99', 'victim errors', 'CPU (% of a core)',
-                      'node heap peak / -Xmx', 'node alive, no OOM', 'attack got (answers, or bytes for loris, or 16 MiB messages for ws-flood, during the run; then its totals)'],
-                     rows, ['---', '---', '---:', '---:', '---:', '---:', '---', '---', '---', '---']))
+                      else ', {} victim requests displaced per answer'.format(fmt(max(0.0, displaced), 2)), attacker)
+                      if hostile else attacker)])
+    out.append(table(['attack', 'what', 'victim alone req/s', 'beside the attack', 'ratio', 'p99 alone / beside',
+                      'victim errors', 'CPU beside (% of a core)', 'node heap peak / -Xmx', 'node alive, no OOM',
+                      'attack got (answers, or bytes for loris, or 16 MiB messages for ws-flood, during the run; then its totals)'],
+                     rows, ['---', '---', '---:', '---:', '---:', '---:', '---:', '---', '---', '---', '---']))
     for p, label in (('attacks', 'victim tunnel "bench"'), ('attacks-target', 'attacked tunnel "target"')):
         if p in d.drops:
             cnt, lines = d.drops[p]
             out.append('\n{}: dropped {} time(s){}'.format(label, cnt, ': ' + lines if cnt else ''))
-    out.append('\n"vs alone" compares with the faster of the victim\'s two runs alone (first and last). "Displaced per answer": '
+    out.append('\nEach attack is compared with the victim alone in the run just before it. "Displaced per answer": '
                'victim req/s lost over the attack\'s answers/s; near 1, an attack answer costs the node about what an '
                'ordinary request does. Everything shares two cores, the attacker included (its CPU is in the CPU column).')
     return '\n'.join(out)
@@ -183,6 +180,9 @@ def attack_section(d):
 
 def main():
     d = Data(load(sys.argv[1]))
+    if d.attacks and not d.paths and not d.idle:
+        print(attack_section(d))  # a run of the attacks path alone: the other tables would be empty
+        return
     cs = d.conns
     out = []
 
