@@ -46,7 +46,6 @@ import org.apache.pekko.util.ByteString;
  * internal message layer takes.
  */
 final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
-    static final int MAX_MESSAGE = Protocol.MAX_TUNNELED_WS_MESSAGE;
     /** Close code and reason when the node-wide WebSocket buffer budget is spent. */
     static final int CLOSE_TRY_AGAIN = 1013;
     static final String CLOSE_TRY_AGAIN_REASON = "Gateway WebSocket buffers full";
@@ -141,7 +140,7 @@ final class SessionToPublic extends GraphStage<FlowShape<ByteString, Message>> {
             }
             ByteString payload = WsFragments.payload(e);
             boolean fin = WsFragments.fin(e);
-            if (messageBytes + payload.size() > MAX_MESSAGE) {
+            if (messageBytes + payload.size() > PublicSocket.MAX_MESSAGE) {
                 // The client should never send this; close both ends rather than pass on a message without bound.
                 closeBoth(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
                 return;

@@ -58,9 +58,7 @@ public final class RateLimitGate {
         }
         Bucket probes = new Bucket(RateLimiterSharding.probeIpKey(clientIp), settings.probesPerIp(), settings.window());
         // From leases like requests: a probe flood past its budget is answered on this node without a round trip.
-        CompletableFuture<RateLimiter.Decision> probe = requests.check(List.of(probes))
-                .thenApplyAsync(rejected -> rejected != null ? rejected : ALLOWED, Runnable::run);
-        return decide(probe, "probe").thenComposeAsync(limited -> limited.isPresent()
+        return decide(leased(List.of(probes)), "probe").thenComposeAsync(limited -> limited.isPresent()
                 ? CompletableFuture.completedFuture(limited)
                 : decide(limiter.diagnose(bucket), "diagnostic"), Runnable::run);
     }
@@ -71,11 +69,14 @@ public final class RateLimitGate {
             return PASS;
         }
         // Requests are charged from hits this node leased in batches (exact for small limits): no round trip per request.
-        CompletableFuture<RateLimiter.Decision> decision = requests.check(List.of(
+        return decide(leased(List.of(
                 new Bucket(RateLimiterSharding.requestTunnelKey(tunnelName), settings.requestsPerTunnel(), settings.window()),
-                new Bucket(RateLimiterSharding.requestIpKey(clientIp), settings.requestsPerIp(), settings.window())))
-                .thenApplyAsync(rejected -> rejected != null ? rejected : ALLOWED, Runnable::run);
-        return decide(decision, "request");
+                new Bucket(RateLimiterSharding.requestIpKey(clientIp), settings.requestsPerIp(), settings.window()))), "request");
+    }
+
+    /** One hit to every bucket or none, from this node's leases, as a decision. */
+    private CompletableFuture<RateLimiter.Decision> leased(List<Bucket> buckets) {
+        return requests.check(buckets).thenApplyAsync(rejected -> rejected != null ? rejected : ALLOWED, Runnable::run);
     }
 
     private CompletionStage<Optional<HttpResponse>> decide(CompletableFuture<RateLimiter.Decision> decision, String what) {
