@@ -5,9 +5,12 @@ public final class Protocol {
     private Protocol() {}
 
     /** Version spoken by this build. Sent by the client as the {@code captun-protocol} query parameter. */
-    public static final int VERSION = 2;
-    /** Oldest version this build still speaks: version 1 has no inline bodies ({@link #INLINE_BODY_MAX}). */
-    public static final int MIN_VERSION = 1;
+    public static final int VERSION = 3;
+    /**
+     * Oldest version this build speaks. Version 3 (binary frames, {@link FrameWriter}/{@link FrameReader})
+     * replaced the JSON frames of 1 and 2 outright: the gateway refuses those before the upgrade.
+     */
+    public static final int MIN_VERSION = 3;
     /** Query parameter carrying the client's protocol version on connect. */
     public static final String VERSION_PARAM = "captun-protocol";
     /** Marker subprotocol offered by clients and echoed by the gateway on the 101. */
@@ -19,6 +22,13 @@ public final class Protocol {
     public static final int MAX_DATA_PAYLOAD = 64 * 1024;
     /** Largest WebSocket message either peer accepts (a data frame with its header, or a control frame). */
     public static final int MAX_FRAME_BYTES = MAX_DATA_PAYLOAD + DataFrame.HEADER_BYTES;
+    /** Largest encoded request or response head (protocol 3): method, path and headers. */
+    public static final int MAX_HEAD_BYTES = 64 * 1024;
+    /**
+     * Largest WebSocket message a peer accepts (protocol 3): frames written while the socket was busy
+     * travel as one message, up to this size. Senders start a new message before crossing it.
+     */
+    public static final int MAX_MESSAGE_BYTES = 256 * 1024;
     /**
      * Largest body sent inline in a {@code request}/{@code response} head (protocol 2): one frame per
      * small exchange instead of head + DATA + end. Base64 makes it ~22 KiB of JSON, well under a frame.
@@ -29,6 +39,25 @@ public final class Protocol {
 
     /** Separates control frames batched into one text message (protocol 2). */
     public static final char BATCH_SEPARATOR = '\n';
+
+    /** A close reason must fit a WebSocket close frame: at most 123 bytes of UTF-8 (cut at a character). */
+    public static String truncateReason(String reason) {
+        if (reason == null) {
+            return "";
+        }
+        if (reason.length() <= 30) {
+            return reason; // at most 4 bytes a char
+        }
+        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length <= 123) {
+            return reason;
+        }
+        String r = reason;
+        while (r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
+            r = r.substring(0, r.length() - 1);
+        }
+        return r;
+    }
 
     /** Whether a peer speaking {@code version} accepts inline bodies and batched control frames. */
     public static boolean inlineBodies(int version) {
