@@ -47,6 +47,20 @@ public final class FrameWriter {
         size = 0;
     }
 
+    /** Drops what was written after {@code size} (a frame the sender decided not to send after all). */
+    public void truncate(int size) {
+        if (size < 0 || size > this.size) {
+            throw new IllegalArgumentException("truncate to " + size + " of " + this.size);
+        }
+        this.size = size;
+    }
+
+    /** Raw bytes, e.g. the payload right after a {@link #payloadHeader}. */
+    public FrameWriter append(byte[] b, int offset, int length) {
+        bytes(b, offset, length);
+        return this;
+    }
+
     /** Hands the bytes written so far over (no copy) and starts a new array; for senders that pass the array on. */
     public byte[] takeArrayAndReset(int nextCapacity) {
         byte[] out = buf;

@@ -10,6 +10,7 @@ import dev.captun.edge.node.EdgeSettings;
 import dev.captun.edge.ratelimit.RateLimitGate;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.routing.Router;
+import dev.captun.edge.session.LocalSessions;
 import dev.captun.edge.session.SessionSocket;
 import dev.captun.edge.session.TunnelSession;
 import dev.captun.protocol.Protocol;
@@ -57,12 +58,14 @@ public final class ConnectEndpoint {
     private final TunnelQuotaSharding quotas;
     private final ActorRef<NodeSessions.Command> nodeSessions;
     private final DrainState drain;
+    private final LocalSessions localSessions;
 
     /** @param nodeSessions where admitted sessions are registered (re-asserts, drain) */
     public ConnectEndpoint(ActorSystem<?> system, EdgeSettings settings, AdmissionPolicy policy, TunnelSharding tunnels,
                            Router router, ForwardedHeaders forwarded, RateLimitGate limits, TunnelQuotaSharding quotas,
-                           ActorRef<NodeSessions.Command> nodeSessions) {
+                           ActorRef<NodeSessions.Command> nodeSessions, LocalSessions localSessions) {
         this.nodeSessions = nodeSessions;
+        this.localSessions = localSessions;
         this.drain = DrainState.get(system);
         this.quotas = quotas;
         this.forwarded = forwarded;
@@ -167,9 +170,8 @@ public final class ConnectEndpoint {
         String url = router.publicUrl(forwarded.scheme(request), host, name);
         var setup = new TunnelSession.Setup(name, sessionId, credential, url, entity, settings.window(),
                 settings.heartbeatSeconds(), settings.requestTimeout(),
-                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics,
-                ConnectRequest.version(request.getUri().query().get(Protocol.VERSION_PARAM).orElse(null)));
-        SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat,
+                settings.publicPolicy() ? settings.maxInFlightPerTunnel() : 0, metrics);
+        SessionSocket.Spawned spawned = SessionSocket.spawn(setup, mat, localSessions,
                 behavior -> system.systemActorOf(behavior, "session-" + sessionId, Props.empty()));
         ActorRef<SessionMessage> session = spawned.session();
         if (settings.publicPolicy()) {

@@ -54,7 +54,7 @@ public final class ConnectRequest {
     /** The protocol version a session speaks with this client ({@code null} = absent = 1), or -1 when unsupported. */
     public static int version(String versionParam) {
         if (versionParam == null) {
-            return 1;
+            return Protocol.MIN_VERSION <= 1 ? 1 : -1; // an old client that names no version speaks 1
         }
         for (int v = Protocol.MIN_VERSION; v <= Protocol.VERSION; v++) {
             if (versionParam.equals(Integer.toString(v))) {

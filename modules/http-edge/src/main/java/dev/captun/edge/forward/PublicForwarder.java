@@ -8,6 +8,9 @@ import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.routing.Router;
 import dev.captun.edge.session.SessionCommands;
 import dev.captun.edge.session.SessionCommands.Body;
+import dev.captun.edge.session.LocalSessions;
+import dev.captun.edge.session.SessionHandle;
+import dev.captun.edge.session.TunnelSession;
 import dev.captun.edge.session.WsFragments;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
@@ -62,14 +65,16 @@ public final class PublicForwarder {
     private final ActorRef<RouteCache.Command> routeCache;
     private final RouteCache.View routes;
     private final ActorRef<Exchanges.Command> exchanges;
+    private final LocalSessions localSessions;
     /** Replies complete on the Exchanges actor's thread: answering runs on the dispatcher, in parallel. */
     private final Executor dispatcher;
     /** Bytes all public WebSockets of this node may hold while assembling messages from tunnel clients. */
     private final ByteBudget wsBudget;
 
     public PublicForwarder(ActorSystem<?> system, EdgeSettings settings, TunnelSharding tunnels, Router router,
-                           ForwardedHeaders forwarded, RateLimitGate limits, ActorRef<RouteCache.Command> routeCache,
-                           RouteCache.View routes, ActorRef<Exchanges.Command> exchanges) {
+                           ForwardedHeaders forwarded, RateLimitGate limits, LocalSessions localSessions,
+                           ActorRef<RouteCache.Command> routeCache, RouteCache.View routes, ActorRef<Exchanges.Command> exchanges) {
+        this.localSessions = localSessions;
         this.system = system;
         this.settings = settings;
         this.tunnels = tunnels;
@@ -105,7 +110,7 @@ public final class PublicForwarder {
     }
 
     private CompletionStage<HttpResponse> dispatch(HttpRequest request, Router.Routed routed, String host) {
-        if (headChars(request) > Protocol.MAX_CONTROL_CHARS) {
+        if (headChars(request) > Protocol.MAX_HEAD_BYTES) {
             // Its encoded head can only be longer: refuse it here, before any translation, session or actor work.
             return discard(request, of(431, PlainResponses.HEAD_TOO_LARGE));
         }
@@ -147,24 +152,47 @@ public final class PublicForwarder {
 
     /** @param cached the route came from this node's cache: a session that is gone means look it up again */
     private CompletionStage<HttpResponse> forward(Exchange x, TunnelEntity.Route route, boolean cached) {
-        boolean local = route.session().path().address().hasLocalScope();
-        Body body = x.requestBody(local);
+        SessionHandle local = localSessions.get(route.sessionId());
+        if (local != null) {
+            // The session's socket is on this node: straight into its stage, answered from its thread.
+            CompletableFuture<HttpResponse> result = new CompletableFuture<>();
+            local.forward(x.head, x.requestBody(true), reply -> {
+                if (reply instanceof SessionCommands.Gone) {
+                    retryOrFail(x, route, cached).whenCompleteAsync((r, e) -> complete(result, r, e), Runnable::run);
+                } else {
+                    result.complete(answer(x, reply));
+                }
+            });
+            return result;
+        }
+        Body body = x.requestBody(route.session().path().address().hasLocalScope());
         return Exchanges.send(exchanges, route.session(), x.head, body)
-                .thenComposeAsync(reply -> {
-                    if (reply instanceof SessionCommands.Gone) {
-                        routeCache.tell(new RouteCache.Invalidate(x.routed.name(), route.sessionId()));
-                        // The session did not touch the request: unless its body was streamed it is safe to send
-                        // again. Only a prompt answer (a replaced or closing session) is retried; a session found
-                        // dead after a long wait (its node crashed) answers 502 rather than keep the client waiting.
-                        // A fresh lookup can still name a session that is handing over (a drained node): a few tries.
-                        if ((cached || x.lookups < 3) && x.replayable() && System.nanoTime() - x.started < RETRY_WITHIN_NANOS) {
-                            return lookup(x);
-                        }
-                        x.abandon();
-                        return CompletableFuture.completedFuture(Translation.fetchFailed());
-                    }
-                    return CompletableFuture.completedFuture(answer(x, reply));
-                }, dispatcher);
+                .thenComposeAsync(reply -> reply instanceof SessionCommands.Gone
+                        ? retryOrFail(x, route, cached)
+                        : CompletableFuture.completedFuture(answer(x, reply)), dispatcher);
+    }
+
+    private static void complete(CompletableFuture<HttpResponse> result, HttpResponse r, Throwable e) {
+        if (e != null) {
+            result.completeExceptionally(e);
+        } else {
+            result.complete(r);
+        }
+    }
+
+    /**
+     * The session did not touch the request: unless its body was streamed it is safe to send again.
+     * Only a prompt answer (a replaced or closing session) is retried; a session found dead after a
+     * long wait (its node crashed) answers 502 rather than keep the client waiting. A fresh lookup can
+     * still name a session that is handing over (a drained node): a few tries.
+     */
+    private CompletionStage<HttpResponse> retryOrFail(Exchange x, TunnelEntity.Route route, boolean cached) {
+        routeCache.tell(new RouteCache.Invalidate(x.routed.name(), route.sessionId()));
+        if ((cached || x.lookups < 3) && x.replayable() && System.nanoTime() - x.started < RETRY_WITHIN_NANOS) {
+            return lookup(x);
+        }
+        x.abandon();
+        return CompletableFuture.completedFuture(Translation.fetchFailed());
     }
 
     private HttpResponse answer(Exchange x, SessionCommands.Reply reply) {
@@ -177,7 +205,8 @@ public final class PublicForwarder {
             log.debug("{} {} {} -> {} in {} ms", x.routed.name(), x.head.method(), x.head.path(), a.status(),
                     (System.nanoTime() - x.started) / 1_000_000);
         }
-        Source<ByteString, ?> body = a.body() instanceof Body.Inline ? null : a.body().asSource();
+        ByteString whole = a.body().strictBytes();
+        Source<ByteString, ?> body = whole != null ? null : a.body().asSource();
         StatusCode status = Translation.publicStatus(a.status(), x.head.websocket());
         try {
             if (status != null && a.status() == 101) {
@@ -192,10 +221,9 @@ public final class PublicForwarder {
                 cancel(body);
                 body = null;
             }
-            byte[] inline = a.body() instanceof Body.Inline i ? i.bytes() : null;
             String tunnelHost = router.folderRouting() ? null : router.tunnelHost(x.routed.name());
             return Translation.response(status, a.headers(), x.routed.name(), router.folderRouting(), publicPolicy, tunnelHost,
-                    inline, body);
+                    whole, body);
         } catch (RuntimeException e) {
             // Whatever the tunnel client sent, its stream must end (or it holds an in-flight slot) and the public client gets a plain 502.
             log.warn("tunnel {}: unusable response head: {}", x.routed.name(), e.toString());
@@ -291,13 +319,19 @@ public final class PublicForwarder {
             if (entity.isKnownEmpty()) {
                 return Body.EMPTY;
             }
-            if (entity instanceof HttpEntity.Strict strict && strict.getData().size() <= Protocol.INLINE_BODY_MAX) {
-                return new Body.Inline(strict.getData().toArray());
+            if (entity instanceof HttpEntity.Strict strict) {
+                // Already here whole: the session sends it with the head (no stream run), a small one inline to another node.
+                if (localSession && strict.getData().size() <= f.settings.window()) {
+                    return new Body.Strict(strict.getData());
+                }
+                if (!localSession && strict.getData().size() <= Protocol.INLINE_BODY_MAX) {
+                    return new Body.Inline(strict.getData().toArray());
+                }
             }
             streamed = true;
             Source<ByteString, ?> bytes = entity.getDataBytes();
             return localSession ? new Body.Streamed(bytes)
-                    : new Body.Ref(bytes.mapConcat(PublicForwarder::rechunk).runWith(StreamRefs.sourceRef(), f.mat));
+                    : new Body.Ref(bytes.mapConcat(TunnelSession::rechunk).runWith(StreamRefs.sourceRef(), f.mat));
         }
 
         /** Whether the request can be sent to another session after a {@code Gone}. */
@@ -316,17 +350,5 @@ public final class PublicForwarder {
             abandon();
             return f.discard(request, response);
         }
-    }
-
-    static List<ByteString> rechunk(ByteString chunk) {
-        int max = Protocol.MAX_DATA_PAYLOAD;
-        if (chunk.size() <= max) {
-            return List.of(chunk);
-        }
-        List<ByteString> out = new ArrayList<>();
-        for (int i = 0; i < chunk.size(); i += max) {
-            out.add(chunk.slice(i, Math.min(chunk.size(), i + max)));
-        }
-        return out;
     }
 }

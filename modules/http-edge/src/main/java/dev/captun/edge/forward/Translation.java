@@ -105,10 +105,10 @@ final class Translation {
     /**
      * The public response for a head from the tunnel client (not a 101).
      *
-     * @param inline the whole body, or null when it streams from {@code body} (null too: no body)
+     * @param whole the whole body, or null when it streams from {@code body} (null too: no body)
      */
     static HttpResponse response(StatusCode status, List<Header> tunnelHeaders, String name, boolean folder, boolean publicPolicy,
-                                 String tunnelHost, byte[] inline, Source<ByteString, ?> body) {
+                                 String tunnelHost, ByteString whole, Source<ByteString, ?> body) {
         List<Header> headers = HeaderRules.rewriteResponse(tunnelHeaders, name, folder, publicPolicy, tunnelHost);
         ContentType contentType = ContentTypes.APPLICATION_OCTET_STREAM;
         boolean hasContentType = false;
@@ -151,11 +151,11 @@ final class Translation {
         HttpResponse response = HttpResponse.create().withStatus(status).addHeaders(out);
         int code = status.intValue();
         boolean bodiless = code == 204 || code == 304;
-        if (bodiless || inline == null && body == null || inline != null && inline.length == 0) {
+        if (bodiless || whole == null && body == null || whole != null && whole.isEmpty()) {
             return response.withEntity(hasContentType ? HttpEntities.create(contentType, new byte[0]) : HttpEntities.EMPTY);
         }
-        if (inline != null) {
-            return response.withEntity(HttpEntities.create(contentType, inline)); // strict: its own length
+        if (whole != null) {
+            return response.withEntity(HttpEntities.create(contentType, whole)); // strict: its own length
         }
         if (contentLength != null && contentLength >= 0) {
             return response.withEntity(HttpEntities.create(contentType, contentLength, body));

@@ -11,6 +11,7 @@ import dev.captun.edge.forward.ForwardedHeaders;
 import dev.captun.edge.forward.PublicForwarder;
 import dev.captun.edge.metrics.GatewayMetrics;
 import dev.captun.edge.forward.RouteCache;
+import dev.captun.edge.session.LocalSessions;
 import dev.captun.edge.ratelimit.ClientIp;
 import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.ratelimit.RateLimitGate;
@@ -104,10 +105,12 @@ public final class GatewayNode implements AutoCloseable {
             var sessions = system.systemActorOf(NodeSessions.create(settings.reassertInterval()), "node-sessions",
                     org.apache.pekko.actor.typed.Props.empty());
             GracefulDrain.install(system, sessions, settings.drainGrace(), settings.drainUnready());
+            // Sessions whose sockets are on this node: public requests reach their stages without an actor.
+            LocalSessions localSessions = new LocalSessions();
             ConnectEndpoint connect = new ConnectEndpoint(system, settings, policy, tunnels, router, forwarded, gate,
-                    TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()), sessions);
+                    TunnelQuotaSharding.init(system, settings.tunnelIdleTimeout()), sessions, localSessions);
             RouteCache.View routes = new RouteCache.View();
-            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate,
+            PublicForwarder forwarder = new PublicForwarder(system, settings, tunnels, router, forwarded, gate, localSessions,
                     system.systemActorOf(RouteCache.create(routes), "route-cache", org.apache.pekko.actor.typed.Props.empty()), routes,
                     // The session answers 504 at the request timeout; this only catches replies lost with a node.
                     system.systemActorOf(Exchanges.create(settings.requestTimeout().plusSeconds(5)), "exchanges",

@@ -41,7 +41,13 @@ public final class SessionCommands {
         /** The whole body, small enough to travel with the head (at most {@code Protocol.INLINE_BODY_MAX}). */
         record Inline(byte[] bytes) implements Body {}
 
-        /** A streamed body on this node (never serialized: {@link #toRemote} turns it into a {@link Ref}). */
+        /**
+         * A whole body on this node, as received (never serialized: toward another node it becomes an
+         * {@link Inline} or a {@link Ref}). Lets a small response wrap the tunnel message's bytes without a copy.
+         */
+        record Strict(ByteString bytes) implements Body {}
+
+        /** A streamed body on this node (never serialized: toward another node it becomes a {@link Ref}). */
         record Streamed(Source<ByteString, ?> source) implements Body {}
 
         /** A streamed body from or to another node, back-pressured across the cluster. */
@@ -57,14 +63,19 @@ public final class SessionCommands {
             if (this instanceof Ref r) {
                 return r.ref().getSource();
             }
-            if (this instanceof Inline i && i.bytes().length > 0) {
-                return Source.single(ByteString.fromArrayUnsafe(i.bytes()));
-            }
-            return null;
+            ByteString whole = strictBytes();
+            return whole == null || whole.isEmpty() ? Source.empty() : Source.single(whole);
         }
 
-        default boolean hasNoBytes() {
-            return this instanceof Empty || this instanceof Inline i && i.bytes().length == 0;
+        /** The whole body when it is already here (empty for none), or null when it streams. */
+        default ByteString strictBytes() {
+            if (this instanceof Strict s) {
+                return s.bytes();
+            }
+            if (this instanceof Inline i) {
+                return ByteString.fromArrayUnsafe(i.bytes());
+            }
+            return this instanceof Empty ? ByteString.emptyByteString() : null;
         }
     }
 

@@ -2,8 +2,8 @@ package dev.captun.edge.forward;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
+import dev.captun.protocol.FrameType;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import java.util.ArrayList;
@@ -26,7 +26,7 @@ class HeadSizeTest {
     private static int encodedLength(HttpRequest r) {
         List<Header> hs = new ArrayList<>();
         r.getHeaders().forEach(h -> hs.add(new Header(h.name(), h.value())));
-        return ControlCodec.encode(new Control.Request(1, "GET", "/path?q=1", hs, true, false)).length();
+        return new FrameWriter().request(1, "GET", "/path?q=1", hs, true, false).size() - FrameType.HEADER_BYTES;
     }
 
     @Test
@@ -38,8 +38,8 @@ class HeadSizeTest {
     @Test
     void aHeadOverTheBoundNeverFitsAFrameAndTheIssuesAttackIsOverIt() {
         HttpRequest attack = withHeaders(9, 8000); // ~72 KB, the attack of issue 14
-        assertTrue(PublicForwarder.headChars(attack) > Protocol.MAX_CONTROL_CHARS);
-        assertTrue(encodedLength(attack) > Protocol.MAX_CONTROL_CHARS);
+        assertTrue(PublicForwarder.headChars(attack) > Protocol.MAX_HEAD_BYTES);
+        assertTrue(encodedLength(attack) > Protocol.MAX_HEAD_BYTES);
         for (int n = 1; n <= 8; n++) { // whatever the bound says, the encoded head is at least as long
             HttpRequest r = withHeaders(n, 8000);
             assertTrue(encodedLength(r) >= PublicForwarder.headChars(r) - "/demo".length(), "n=" + n);

@@ -73,7 +73,7 @@ class TranslationTest {
         List<Header> hs = new ArrayList<>(List.of(new Header("content-type", "text/plain"), new Header("content-length", "999"),
                 new Header("x-a", "1"), new Header(null, "broken"), new Header("x-null", null)));
         HttpResponse r = Translation.response(StatusCodes.OK, hs, "demo", true, false, null,
-                "hello".getBytes(StandardCharsets.UTF_8), null);
+                org.apache.pekko.util.ByteString.fromString("hello"), null);
         HttpEntity e = r.entity();
         assertTrue(e instanceof HttpEntity.Strict);
         assertEquals(5, ((HttpEntity.Strict) e).getData().size());
