@@ -113,9 +113,9 @@ class AdmissionTest {
 
     @Test
     void losingTheClientSocketFreesTheNameForAnotherToken() throws Exception {
-        RawTunnelSocket raw = RawTunnelSocket.open(gateway.replace("http:", "ws:") + "/?captun-connect=1&captun-name=freed&captun-protocol=1",
+        RawTunnelSocket raw = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), "freed"),
                 b -> b.subprotocols("captun", Tokens.toSubprotocol("first-owner")));
-        assertTrue(raw.nextText().contains("\"type\":\"ready\""));
+        assertInstanceOf(Wire.Ready.class, raw.next());
         assertEquals("captun", raw.ws.getSubprotocol());
         raw.close(); // abrupt: no close frame
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
