@@ -185,6 +185,20 @@ class AdmissionTest {
     }
 
     @Test
+    void onlyProtocolThreeIsSpoken() throws Exception {
+        // Versions 1 and 2 (JSON frames) are gone: refused before the upgrade even when name and token are fine.
+        for (int old : new int[] {1, 2}) {
+            RawHttp.Reply r = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned&captun-protocol=" + old,
+                    "x-captun-connect-token: t");
+            assertEquals(400, r.status(), "version " + old);
+            assertEquals("Unsupported captun protocol version\n", r.body(), "version " + old);
+        }
+        RawHttp.Reply current = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned&captun-protocol=3",
+                "x-captun-connect-token: t");
+        assertEquals(101, current.status(), current.head());
+    }
+
+    @Test
     void theSdkReconnectsByItselfAfterTheNodeDropsItsSocket() throws Exception {
         int port;
         try (var s = new java.net.ServerSocket(0)) {
