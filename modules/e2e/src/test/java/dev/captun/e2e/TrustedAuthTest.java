@@ -57,7 +57,7 @@ class TrustedAuthTest {
                 .handler(req -> TunnelResponse.text(200, "x")).connect());
         assertEquals(401, e.status());
         assertEquals("Unauthorized\n", e.body());
-        RawHttp.Reply noToken = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=nope");
+        RawHttp.Reply noToken = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=nope");
         assertEquals(401, noToken.status());
         assertEquals("Unauthorized\n", noToken.body());
     }
@@ -82,7 +82,7 @@ class TrustedAuthTest {
             assertEquals(404, reserved.status());
             assertEquals("Reserved Captun tunnel name\n", reserved.body());
             // A connect is matched before routing on any Host.
-            RawHttp.Reply connect = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=demo", "demo.tunnels.example.com");
+            RawHttp.Reply connect = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=demo", "demo.tunnels.example.com");
             assertEquals(400, connect.status());
             assertEquals("Expected WebSocket upgrade\n", connect.body());
         }
