@@ -3,6 +3,7 @@ package dev.captun.bench;
 import dev.captun.client.CaptunTunnel;
 import dev.captun.client.TunnelResponse;
 import dev.captun.client.TunnelWebSocket;
+import dev.captun.protocol.Protocol;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -336,7 +337,7 @@ public final class Attack {
             for (int i = 0; i < 100 && running(); i++) {
                 pace();
                 String free = "probe-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
-                out.write(("GET /?captun-connect=1&captun-name=" + free + "&captun-protocol=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                out.write(("GET /?captun-connect=1&captun-name=" + free + "&" + Protocol.VERSION_PARAM + "=" + Protocol.VERSION + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         + "x-captun-connect-diagnostic: 1\r\nx-captun-connect-token: attack-" + index + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.flush();

@@ -51,11 +51,11 @@ class AdmissionTest {
 
     @Test
     void tokensAreRequiredAndMustBeWellFormed() throws Exception {
-        RawHttp.Reply missing = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=tok");
+        RawHttp.Reply missing = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=tok");
         assertEquals(400, missing.status());
         assertEquals("Missing tunnel token\n", missing.body());
         assertEquals("no-store", missing.header("cache-control"));
-        RawHttp.Reply invalid = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=tok", "x-captun-connect-token: " + "x".repeat(129));
+        RawHttp.Reply invalid = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=tok", "x-captun-connect-token: " + "x".repeat(129));
         assertEquals(400, invalid.status());
         assertEquals("Invalid tunnel token\n", invalid.body());
         CaptunConnectException e = assertThrows(CaptunConnectException.class, () -> connect("tok", "has space", "x"));
@@ -94,18 +94,18 @@ class AdmissionTest {
     @Test
     void theProbeNeverAdmitsOrReplaces() throws Exception {
         try (CaptunTunnel t = connect("probed", "owner", "original")) {
-            RawHttp.Reply same = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=probed", "h",
+            RawHttp.Reply same = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=probed", "h",
                     "x-captun-connect-diagnostic: 1", "x-captun-connect-token: owner");
             assertEquals(204, same.status());
             assertEquals("no-store", same.header("cache-control"));
-            RawHttp.Reply other = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=probed", "h",
+            RawHttp.Reply other = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=probed", "h",
                     "x-captun-connect-diagnostic: 1", "x-captun-connect-token: intruder");
             assertEquals(409, other.status());
             assertEquals("Tunnel name is already connected\n", other.body());
             assertEquals("original", body(t));
             assertEquals(CaptunTunnel.State.CONNECTED, t.state());
         }
-        RawHttp.Reply free = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=never-taken", "h",
+        RawHttp.Reply free = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=never-taken", "h",
                 "x-captun-connect-diagnostic: 1", "x-captun-connect-token: someone");
         assertEquals(204, free.status());
         assertEquals(503, PublicClient.get(gateway + "/never-taken/").statusCode(), "a probe admits nothing");
@@ -113,9 +113,9 @@ class AdmissionTest {
 
     @Test
     void losingTheClientSocketFreesTheNameForAnotherToken() throws Exception {
-        RawTunnelSocket raw = RawTunnelSocket.open(gateway.replace("http:", "ws:") + "/?captun-connect=1&captun-name=freed&captun-protocol=1",
+        RawTunnelSocket raw = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), "freed"),
                 b -> b.subprotocols("captun", Tokens.toSubprotocol("first-owner")));
-        assertTrue(raw.nextText().contains("\"type\":\"ready\""));
+        assertInstanceOf(Wire.Ready.class, raw.next());
         assertEquals("captun", raw.ws.getSubprotocol());
         raw.close(); // abrupt: no close frame
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -162,26 +162,40 @@ class AdmissionTest {
 
     @Test
     void namesAreValidatedAndReservedNamesRefused() throws Exception {
-        RawHttp.Reply noName = RawHttp.upgrade(node.port(), "/?captun-connect=1", "x-captun-connect-token: t");
+        RawHttp.Reply noName = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3", "x-captun-connect-token: t");
         assertEquals(404, noName.status());
         assertEquals("Missing tunnel name\n", noName.body());
-        RawHttp.Reply badName = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=Bad_Name", "x-captun-connect-token: t");
+        RawHttp.Reply badName = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=Bad_Name", "x-captun-connect-token: t");
         assertEquals(400, badName.status());
         assertEquals("Invalid tunnel name\n", badName.body());
         for (String reserved : new String[] {"captun", "gateway", "www", "api", "admin"}) {
-            RawHttp.Reply r = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=" + reserved, "x-captun-connect-token: t");
+            RawHttp.Reply r = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=" + reserved, "x-captun-connect-token: t");
             assertEquals(404, r.status(), reserved);
             assertEquals("Reserved Captun tunnel name\n", r.body());
             RawHttp.Reply pub = RawHttp.get(node.port(), "/" + reserved + "/x", "h");
             assertEquals(404, pub.status());
             assertEquals("Reserved Captun tunnel name\n", pub.body());
         }
-        RawHttp.Reply plain = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=fine", "h");
+        RawHttp.Reply plain = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=fine", "h");
         assertEquals(400, plain.status());
         assertEquals("Expected WebSocket upgrade\n", plain.body());
         RawHttp.Reply future = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=fine&captun-protocol=99", "x-captun-connect-token: t");
         assertEquals(400, future.status());
         assertEquals("Unsupported captun protocol version\n", future.body());
+    }
+
+    @Test
+    void onlyProtocolThreeIsSpoken() throws Exception {
+        // Versions 1 and 2 (JSON frames) are gone: refused before the upgrade even when name and token are fine.
+        for (int old : new int[] {1, 2}) {
+            RawHttp.Reply r = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned&captun-protocol=" + old,
+                    "x-captun-connect-token: t");
+            assertEquals(400, r.status(), "version " + old);
+            assertEquals("Unsupported captun protocol version\n", r.body(), "version " + old);
+        }
+        RawHttp.Reply current = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned&captun-protocol=3",
+                "x-captun-connect-token: t");
+        assertEquals(101, current.status(), current.head());
     }
 
     @Test

@@ -3,8 +3,6 @@ package dev.captun.e2e;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.edge.node.GatewayNode;
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
 import dev.captun.protocol.Tokens;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -16,17 +14,12 @@ class HeartbeatTest {
     @Test
     void aSilentTunnelClientIsClosedWith4003AndItsNameFreed() throws Exception {
         try (GatewayNode node = Gateways.start("captun.session.heartbeat-seconds = 1")) {
-            RawTunnelSocket silent = RawTunnelSocket.open(
-                    "ws://127.0.0.1:" + node.port() + "/?captun-connect=1&captun-protocol=1&captun-name=quiet",
+            RawTunnelSocket silent = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), "quiet"),
                     b -> b.subprotocols("captun", Tokens.toSubprotocol("t")));
-            Control.Ready ready = (Control.Ready) ControlCodec.decode(silent.nextText());
+            Wire.Ready ready = (Wire.Ready) silent.next();
             assertEquals(1, ready.heartbeatSeconds());
-            // The client answers nothing: the gateway pings, then gives up after 3 silent seconds.
-            Control c;
-            do {
-                c = ControlCodec.decode(silent.nextText());
-            } while (c instanceof Control.Ping);
-            assertEquals(new Control.Close(4003, "Heartbeat timeout"), c);
+            // The client answers nothing: the gateway pings (PING frames), then gives up after 3 silent seconds.
+            assertEquals(new Wire.Close(4003, "Heartbeat timeout"), silent.nextNonPing());
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
             while (PublicClient.get(Gateways.url(node) + "/quiet/").statusCode() != 503) {
                 assertTrue(System.nanoTime() < deadline, "the dead session kept its route");

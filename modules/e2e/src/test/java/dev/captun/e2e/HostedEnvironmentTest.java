@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(180)
 class HostedEnvironmentTest {
-    private static final String CONNECT = "/?captun-connect=1&captun-name=";
+    private static final String CONNECT = "/?captun-connect=1&captun-protocol=3&captun-name=";
 
     private static void assertLimited(RawHttp.Reply r, int limit, int window) {
         assertEquals(429, r.status(), r.head());

@@ -40,7 +40,7 @@ class HostilePublicClientTest {
         }
     }
 
-    private static final String CONNECT = "/?captun-connect=1&captun-name=";
+    private static final String CONNECT = "/?captun-connect=1&captun-protocol=3&captun-name=";
 
     /** Tunnel entities alive on this (single) node, from the shard region's own state. */
     private static int tunnelEntities(GatewayNode node) throws Exception {

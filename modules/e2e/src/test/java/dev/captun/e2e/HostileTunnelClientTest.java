@@ -5,14 +5,15 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.captun.client.CaptunTunnel;
 import dev.captun.client.TunnelResponse;
 import dev.captun.edge.node.GatewayNode;
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameType;
+import dev.captun.protocol.FrameWriter;
+import dev.captun.protocol.Protocol;
 import dev.captun.protocol.Tokens;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,49 +41,56 @@ class HostileTunnelClientTest {
     }
 
     private RawTunnelSocket connect(String name) throws Exception {
-        RawTunnelSocket t = RawTunnelSocket.open("ws://127.0.0.1:" + node.port() + "/?captun-connect=1&captun-protocol=1&captun-name=" + name,
+        RawTunnelSocket t = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), name),
                 b -> b.subprotocols("captun", Tokens.toSubprotocol("t")));
-        assertInstanceOf(Control.Ready.class, ControlCodec.decode(t.nextText()));
+        assertInstanceOf(Wire.Ready.class, t.next());
         return t;
-    }
-
-    private static Control nextNonPing(RawTunnelSocket t) throws Exception {
-        Control c;
-        do {
-            c = ControlCodec.decode(t.nextText());
-        } while (c instanceof Control.Ping);
-        return c;
     }
 
     private void bystanderStillServes() throws Exception {
         assertEquals("still fine", PublicClient.get(Gateways.url(node) + "/bystander/").body());
     }
 
-    @Test
-    void malformedControlFrameClosesThatTunnelWith4002() throws Exception {
-        try (RawTunnelSocket t = connect("garbage")) {
-            t.send("this is not json");
-            assertEquals(new Control.Close(4002, "Protocol error"), nextNonPing(t));
+    /** Connects as {@code name}, lets {@code misbehave} send something, then expects that tunnel closed 4002 and the bystander served. */
+    private void closedWith4002(String name, Consumer<RawTunnelSocket> misbehave) throws Exception {
+        try (RawTunnelSocket t = connect(name)) {
+            misbehave.accept(t);
+            assertEquals(new Wire.Close(4002, "Protocol error"), t.nextNonPing());
             bystanderStillServes();
         }
     }
 
+    /** A hand-built frame: the 10-byte header says {@code length}, whatever {@code payload} really holds. */
+    private static ByteBuffer rawFrame(int type, int stream, int length, byte... payload) {
+        return ByteBuffer.allocate(FrameType.HEADER_BYTES + payload.length)
+                .put((byte) type).put((byte) 0).putInt(stream).putInt(length).put(payload).flip();
+    }
+
     @Test
-    void unknownBinaryFrameKindClosesThatTunnelWith4002() throws Exception {
-        try (RawTunnelSocket t = connect("badkind")) {
-            t.send(ByteBuffer.wrap(new byte[] {0x7f, 0, 0, 0, 1, 42}));
-            assertEquals(new Control.Close(4002, "Protocol error"), nextNonPing(t));
-            bystanderStillServes();
-        }
+    void aTextMessageClosesThatTunnelWith4002() throws Exception {
+        // Protocol 3 is binary only: even a well-formed protocol 2 JSON frame is refused.
+        closedWith4002("garbage", t -> t.sendText("{\"type\":\"credit\",\"id\":1,\"bytes\":1}"));
+    }
+
+    @Test
+    void aMessageShorterThanAFrameHeaderClosesThatTunnelWith4002() throws Exception {
+        closedWith4002("stub", t -> t.send(ByteBuffer.wrap(new byte[] {FrameType.DATA, 0, 0, 0})));
+    }
+
+    @Test
+    void aFrameRunningPastItsMessageClosesThatTunnelWith4002() throws Exception {
+        closedWith4002("truncated", t -> t.send(rawFrame(FrameType.DATA, 1, 100, new byte[5])));
+    }
+
+    @Test
+    void unknownFrameTypeClosesThatTunnelWith4002() throws Exception {
+        // 0x0f: in the stream-frame range (so the stream id is valid), but no frame type has that number.
+        closedWith4002("badkind", t -> t.send(rawFrame(0x0f, 1, 1, (byte) 42)));
     }
 
     @Test
     void aFrameOfTheWrongDirectionClosesThatTunnelWith4002() throws Exception {
-        try (RawTunnelSocket t = connect("wrongway")) {
-            t.send(ControlCodec.encode(new Control.Request(1, "GET", "/", List.of(), true, false)));
-            assertEquals(new Control.Close(4002, "Protocol error"), nextNonPing(t));
-            bystanderStillServes();
-        }
+        closedWith4002("wrongway", t -> t.send(new FrameWriter().request(1, "GET", "/", List.of(), true, false)));
     }
 
     @Test
@@ -91,33 +99,31 @@ class HostileTunnelClientTest {
             // The public client does not read yet, so no credit can come back.
             CompletableFuture<java.net.http.HttpResponse<java.io.InputStream>> pub = PublicClient.HTTP.sendAsync(
                     PublicClient.request(Gateways.url(node) + "/greedy/big").build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-            Control.Request req = (Control.Request) nextNonPing(t);
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 200, List.of(), false)));
+            Wire.Request req = (Wire.Request) t.nextNonPing();
+            t.send(new FrameWriter().response(req.id(), 200, List.of(), false));
             // Wait for the public head first: a stream reset before Pekko rendered it closes the connection
             // without a response, and the JDK client then retries the GET on a new connection (which this
             // raw tunnel client never answers), so the test would wait on the retry instead.
             java.io.InputStream body = pub.get(30, TimeUnit.SECONDS).body();
             assertEquals(200, pub.get().statusCode());
-            byte[] chunk = new byte[65_536];
-            // Never wait for credit. Socket buffers on loopback absorb a few MiB before the unread public
-            // response stops consuming, so keep sending (at most 64 MiB) until the gateway resets the stream.
-            Control.Reset reset = null;
+            byte[] chunk = new byte[Protocol.MAX_DATA_PAYLOAD];
+            FrameWriter data = new FrameWriter(FrameType.HEADER_BYTES + chunk.length);
+            // Never wait for credit (CREDIT frames that do come are ignored). Socket buffers on loopback absorb
+            // a few MiB before the unread public response stops consuming, so keep sending (at most 64 MiB)
+            // until the gateway resets the stream.
+            Wire.Reset reset = null;
             for (int i = 0; i < 1024 && reset == null; i++) {
-                t.send(DataFrame.encode(DataFrame.DATA, false, req.id(), chunk, 0, chunk.length));
-                for (String text = t.pollText(0); text != null && reset == null; text = t.pollText(0)) {
-                    if (ControlCodec.decode(text) instanceof Control.Reset r) {
-                        reset = r;
-                    }
+                data.reset();
+                t.send(data.data(req.id(), chunk, 0, chunk.length, false));
+                for (Wire.Frame f = t.poll(0); f != null && reset == null; f = t.poll(0)) {
+                    reset = f instanceof Wire.Reset r ? r : null;
                 }
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (reset == null && System.nanoTime() < deadline) {
-                String text = t.pollText(200);
-                if (text != null && ControlCodec.decode(text) instanceof Control.Reset r) {
-                    reset = r;
-                }
+                reset = t.poll(200) instanceof Wire.Reset r ? r : null;
             }
-            assertEquals(new Control.Reset(req.id(), "credit window exceeded"), reset);
+            assertEquals(new Wire.Reset(req.id(), "credit window exceeded"), reset);
             assertThrows(java.io.IOException.class, () -> body.readAllBytes(), "the public response is cut off, not completed");
             bystanderStillServes();
         }

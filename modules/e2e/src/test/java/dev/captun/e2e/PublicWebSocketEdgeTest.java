@@ -3,9 +3,7 @@ package dev.captun.e2e;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.edge.node.GatewayNode;
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Tokens;
 import java.net.URI;
@@ -89,14 +87,19 @@ class PublicWebSocketEdgeTest {
     }
 
     private RawTunnelSocket tunnel(String name) throws Exception {
-        RawTunnelSocket t = RawTunnelSocket.open("ws://127.0.0.1:" + node.port() + "/?captun-connect=1&captun-protocol=1&captun-name=" + name,
+        RawTunnelSocket t = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), name),
                 b -> b.subprotocols("captun", Tokens.toSubprotocol("tok")));
-        assertInstanceOf(Control.Ready.class, ControlCodec.decode(t.nextText()));
+        assertInstanceOf(Wire.Ready.class, t.next());
         return t;
     }
 
-    private static ByteBuffer frame(int kind, boolean fin, int id, byte[] payload) {
-        return DataFrame.encode(kind, fin, id, payload, 0, payload.length);
+    /** Accepts the public upgrade of stream {@code id}, as a tunnel client whose local socket chose no subprotocol. */
+    private static void accept(RawTunnelSocket t, int id) {
+        t.send(new FrameWriter().response(id, 101, List.of(), false));
+    }
+
+    private static FrameWriter fragment(FrameWriter w, int id, boolean text, byte[] payload, boolean fin) {
+        return w.wsFragment(id, text, payload, 0, payload.length, fin);
     }
 
     @Test
@@ -107,31 +110,32 @@ class PublicWebSocketEdgeTest {
                     .subprotocols("chat", "superchat")
                     .header("Cookie", "sid=42")
                     .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/wsedge/socket?x=1"), pub);
-            Control.Request req = (Control.Request) ControlCodec.decode(t.nextText());
+            Wire.Request req = (Wire.Request) t.nextNonPing();
             assertTrue(req.websocket());
             assertEquals("/socket?x=1", req.path());
             assertTrue(req.headers().contains(new Header("Cookie", "sid=42")), String.valueOf(req.headers()));
             assertTrue(req.headers().stream().anyMatch(h -> h.name().equalsIgnoreCase("sec-websocket-protocol") && h.value().contains("chat")));
             assertTrue(req.headers().stream().noneMatch(h -> h.name().equalsIgnoreCase("sec-websocket-key")), "handshake headers are regenerated");
             assertTrue(req.headers().stream().noneMatch(h -> h.name().equalsIgnoreCase("upgrade")));
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 101, List.of(new Header("sec-websocket-protocol", "superchat")), false)));
+            t.send(new FrameWriter().response(req.id(), 101, List.of(new Header("sec-websocket-protocol", "superchat")), false));
             WebSocket ws = pending.get(20, TimeUnit.SECONDS);
             assertEquals("superchat", ws.getSubprotocol());
 
             ws.sendText("hello", true).join();
-            DataFrame f = DataFrame.decode(t.nextBinary());
-            assertEquals(DataFrame.WS_TEXT, f.kind());
+            Wire.WsFragment f = (Wire.WsFragment) t.nextNonPing();
+            assertTrue(f.text());
             assertTrue(f.fin());
-            assertEquals(req.id(), f.streamId());
-            assertEquals("hello", new String(f.payloadBytes(), StandardCharsets.UTF_8));
+            assertEquals(req.id(), f.id());
+            assertEquals("hello", Wire.text(f.payload()));
 
-            t.send(frame(DataFrame.WS_BINARY, false, req.id(), new byte[60_000]));
-            t.send(frame(DataFrame.WS_BINARY, true, req.id(), new byte[1000]));
-            t.send(frame(DataFrame.WS_TEXT, true, req.id(), "second".getBytes(StandardCharsets.UTF_8)));
+            t.send(fragment(new FrameWriter(), req.id(), false, new byte[60_000], false));
+            // The binary message's last fragment and a whole text message in one WebSocket message: a batch, as the SDK sends one.
+            FrameWriter batch = fragment(new FrameWriter(), req.id(), false, new byte[1000], true);
+            t.send(fragment(batch, req.id(), true, "second".getBytes(StandardCharsets.UTF_8), true));
             assertEquals("binary:61000", pub.next());
             assertEquals("text:second", pub.next());
 
-            t.send(ControlCodec.encode(new Control.WsClose(req.id(), 4001, "done")));
+            t.send(new FrameWriter().wsClose(req.id(), 4001, "done"));
             assertEquals("close:4001:done", pub.next());
         }
     }
@@ -142,30 +146,42 @@ class PublicWebSocketEdgeTest {
             PublicListener pub = new PublicListener();
             var pending = HttpClient.newHttpClient().newWebSocketBuilder()
                     .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/wsbig/"), pub);
-            Control.Request req = (Control.Request) ControlCodec.decode(t.nextText());
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 101, List.of(), false)));
+            Wire.Request req = (Wire.Request) t.nextNonPing();
+            accept(t, req.id());
             WebSocket ws = pending.get(20, TimeUnit.SECONDS);
             ws.sendBinary(ByteBuffer.wrap(new byte[17 * 1024 * 1024]), true); // over the 16 MiB limit
             // Without credit the gateway sends at most one window of fragments (whole fragments only).
             long received = 0;
-            for (java.nio.ByteBuffer b = t.nextBinary(); b != null; b = t.pollBinary(500)) {
-                DataFrame f = DataFrame.decode(b);
-                assertEquals(DataFrame.WS_BINARY, f.kind());
+            for (Wire.Frame next = t.nextNonPing(); next != null; next = t.poll(500)) {
+                if (next instanceof Wire.Ping) {
+                    continue;
+                }
+                Wire.WsFragment f = assertInstanceOf(Wire.WsFragment.class, next);
+                assertEquals(req.id(), f.id());
+                assertFalse(f.text());
                 assertFalse(f.fin());
-                received += f.payload().remaining();
+                received += f.payload().length;
             }
             assertTrue(received > 0 && received <= 262_144, "sent " + received + " bytes before any credit");
-            // Grant as a real client does while it buffers the message: the rest flows, then the 4009 close.
-            Control close = null;
+            // Grant as a real client does while it buffers the message (each non-final fragment's bytes once
+            // received): the rest flows, then the 4009 close.
+            long owed = received;
+            Wire.WsClose close = null;
             while (close == null) {
-                t.send(ControlCodec.encode(new Control.Credit(req.id(), 1 << 20)));
-                String text = t.pollText(200);
-                if (text != null && ControlCodec.decode(text) instanceof Control.WsClose wc) {
-                    close = wc;
+                if (owed > 0) {
+                    t.send(new FrameWriter().credit(req.id(), (int) owed));
+                    owed = 0;
                 }
-                t.drainBinaries();
+                Wire.Frame next = t.nextNonPing();
+                if (next instanceof Wire.WsClose wc) {
+                    close = wc;
+                } else {
+                    Wire.WsFragment f = assertInstanceOf(Wire.WsFragment.class, next);
+                    assertFalse(f.fin(), "an oversized message is never delivered whole");
+                    owed += f.payload().length;
+                }
             }
-            assertEquals(new Control.WsClose(req.id(), 4009, "Message too large to tunnel"), close);
+            assertEquals(new Wire.WsClose(req.id(), 4009, "Message too large to tunnel"), close);
             String ev;
             do {
                 ev = pub.next();
@@ -174,11 +190,8 @@ class PublicWebSocketEdgeTest {
             // The tunnel goes on: a plain request still works through it.
             var plain = PublicClient.HTTP.sendAsync(PublicClient.request("http://127.0.0.1:" + node.port() + "/wsbig/after").build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
-            Control.Request next;
-            do {
-                next = ControlCodec.decode(t.nextText()) instanceof Control.Request r ? r : null;
-            } while (next == null);
-            t.send(ControlCodec.encode(new Control.Response(next.id(), 204, List.of(), true)));
+            Wire.Request next = t.nextOf(Wire.Request.class);
+            t.send(new FrameWriter().response(next.id(), 204, List.of(), true));
             assertEquals(204, plain.get(20, TimeUnit.SECONDS).statusCode());
         }
     }
@@ -189,15 +202,11 @@ class PublicWebSocketEdgeTest {
             PublicListener pub = new PublicListener();
             var pending = HttpClient.newHttpClient().newWebSocketBuilder()
                     .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/wsclose/"), pub);
-            Control.Request req = (Control.Request) ControlCodec.decode(t.nextText());
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 101, List.of(), false)));
+            Wire.Request req = (Wire.Request) t.nextNonPing();
+            accept(t, req.id());
             WebSocket ws = pending.get(20, TimeUnit.SECONDS);
             ws.sendClose(4002, "bye").join();
-            Control c;
-            do {
-                c = ControlCodec.decode(t.nextText());
-            } while (!(c instanceof Control.WsClose));
-            assertEquals(new Control.WsClose(req.id(), 4002, "bye"), c);
+            assertEquals(new Wire.WsClose(req.id(), 4002, "bye"), t.nextOf(Wire.WsClose.class));
         }
     }
 
@@ -206,10 +215,11 @@ class PublicWebSocketEdgeTest {
         try (RawTunnelSocket t = tunnel("wsrefuse")) {
             var pending = HttpClient.newHttpClient().newWebSocketBuilder()
                     .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/wsrefuse/"), new PublicListener());
-            Control.Request req = (Control.Request) ControlCodec.decode(t.nextText());
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 403, List.of(new Header("content-type", "text/plain")), false)));
-            t.send(frame(DataFrame.DATA, false, req.id(), "go away".getBytes(StandardCharsets.UTF_8)));
-            t.send(ControlCodec.encode(new Control.End(req.id())));
+            Wire.Request req = (Wire.Request) t.nextNonPing();
+            byte[] refusal = "go away".getBytes(StandardCharsets.UTF_8);
+            // A small body travels right after its head, in the same message, and ends with it.
+            t.send(new FrameWriter().response(req.id(), 403, List.of(new Header("content-type", "text/plain")), false)
+                    .data(req.id(), refusal, 0, refusal.length, true));
             var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> pending.get(20, TimeUnit.SECONDS));
             var hs = assertInstanceOf(java.net.http.WebSocketHandshakeException.class, e.getCause());
             assertEquals(403, hs.getResponse().statusCode());
@@ -224,8 +234,8 @@ class PublicWebSocketEdgeTest {
         for (PublicListener l : List.of(a, b)) {
             var pending = HttpClient.newHttpClient().newWebSocketBuilder()
                     .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/wsdrop/"), l);
-            Control.Request req = (Control.Request) ControlCodec.decode(t.nextText());
-            t.send(ControlCodec.encode(new Control.Response(req.id(), 101, List.of(), false)));
+            Wire.Request req = (Wire.Request) t.nextNonPing();
+            accept(t, req.id());
             pending.get(20, TimeUnit.SECONDS);
         }
         t.close(); // abrupt drop of the tunnel client

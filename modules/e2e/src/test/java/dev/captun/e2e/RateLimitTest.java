@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Timeout;
 /** SPEC §6 end to end: real nodes in public policy with small limits. */
 @Timeout(120)
 class RateLimitTest {
-    private static final String CONNECT = "/?captun-connect=1&captun-name=";
+    private static final String CONNECT = "/?captun-connect=1&captun-protocol=3&captun-name=";
 
     private static void assertLimited(RawHttp.Reply r, int limit) {
         assertEquals(429, r.status(), r.head());

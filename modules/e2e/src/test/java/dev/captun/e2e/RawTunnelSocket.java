@@ -1,38 +1,51 @@
 package dev.captun.e2e;
 
+import dev.captun.protocol.FrameWriter;
+import dev.captun.protocol.Protocol;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
-/** A bare tunnel-client WebSocket (no SDK), to test token transports and abrupt socket loss. */
+/**
+ * A bare protocol 3 tunnel-client WebSocket (no SDK), to test token transports, abrupt socket loss
+ * and what the gateway does with frames the SDK would never send. Every received binary message is
+ * decoded ({@link Wire#decode}) and its frames queued one by one, in order.
+ */
 final class RawTunnelSocket implements AutoCloseable {
     final WebSocket ws;
-    private final BlockingQueue<String> texts = new LinkedBlockingQueue<>();
-    private final BlockingQueue<java.nio.ByteBuffer> binaries = new LinkedBlockingQueue<>();
-    private java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+    private final BlockingQueue<Wire.Frame> frames = new LinkedBlockingQueue<>();
+    private ByteArrayOutputStream partialBinary = new ByteArrayOutputStream();
+    private final StringBuilder partialText = new StringBuilder();
 
     private RawTunnelSocket(WebSocket.Builder builder, String url) throws Exception {
         this.ws = builder.connectTimeout(Duration.ofSeconds(10)).buildAsync(URI.create(url), new WebSocket.Listener() {
             @Override
             public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-                texts.add(data.toString());
+                partialText.append(data);
+                if (last) {
+                    frames.add(new Wire.TextMessage(partialText.toString()));
+                    partialText.setLength(0);
+                }
                 webSocket.request(1);
                 return null;
             }
 
             @Override
-            public CompletionStage<?> onBinary(WebSocket webSocket, java.nio.ByteBuffer data, boolean last) {
+            public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
                 byte[] b = new byte[data.remaining()];
                 data.get(b);
-                partial.writeBytes(b);
+                partialBinary.writeBytes(b);
                 if (last) {
-                    binaries.add(java.nio.ByteBuffer.wrap(partial.toByteArray()));
-                    partial = new java.io.ByteArrayOutputStream();
+                    frames.addAll(Wire.decode(ByteBuffer.wrap(partialBinary.toByteArray())));
+                    partialBinary = new ByteArrayOutputStream();
                 }
                 webSocket.request(1);
                 return null;
@@ -40,45 +53,61 @@ final class RawTunnelSocket implements AutoCloseable {
         }).get(20, TimeUnit.SECONDS);
     }
 
+    /** The connect URL for {@code name} on a local node, asking for this build's protocol version. */
+    static String url(int port, String name) {
+        return "ws://127.0.0.1:" + port + "/?captun-connect=1&" + Protocol.VERSION_PARAM + "=" + Protocol.VERSION + "&captun-name=" + name;
+    }
+
     /** @param customize adds headers or subprotocols to the upgrade */
-    static RawTunnelSocket open(String url, java.util.function.UnaryOperator<WebSocket.Builder> customize) throws Exception {
+    static RawTunnelSocket open(String url, UnaryOperator<WebSocket.Builder> customize) throws Exception {
         return new RawTunnelSocket(customize.apply(HttpClient.newHttpClient().newWebSocketBuilder()), url);
     }
 
-    String nextText() throws InterruptedException {
-        String t = texts.poll(20, TimeUnit.SECONDS);
-        if (t == null) {
-            throw new AssertionError("no text frame within 20 s");
+    /** The next frame, whatever it is; fails after 20 s. */
+    Wire.Frame next() throws InterruptedException {
+        Wire.Frame f = frames.poll(20, TimeUnit.SECONDS);
+        if (f == null) {
+            throw new AssertionError("no frame within 20 s");
         }
-        return t;
+        return f;
     }
 
-    java.nio.ByteBuffer nextBinary() throws InterruptedException {
-        java.nio.ByteBuffer b = binaries.poll(20, TimeUnit.SECONDS);
-        if (b == null) {
-            throw new AssertionError("no binary frame within 20 s");
-        }
-        return b;
+    /** The next frame that is not a gateway heartbeat ping (the gateway pings whenever it has been quiet). */
+    Wire.Frame nextNonPing() throws InterruptedException {
+        Wire.Frame f;
+        do {
+            f = next();
+        } while (f instanceof Wire.Ping);
+        return f;
     }
 
-    String pollText(long millis) throws InterruptedException {
-        return texts.poll(millis, TimeUnit.MILLISECONDS);
+    /** The next frame of {@code type}, skipping any other (frames of streams a test no longer looks at). */
+    <T extends Wire.Frame> T nextOf(Class<T> type) throws InterruptedException {
+        Wire.Frame f;
+        do {
+            f = next();
+        } while (!type.isInstance(f));
+        return type.cast(f);
     }
 
-    java.nio.ByteBuffer pollBinary(long millis) throws InterruptedException {
-        return binaries.poll(millis, TimeUnit.MILLISECONDS);
+    /** The next frame within {@code millis}, or null. */
+    Wire.Frame poll(long millis) throws InterruptedException {
+        return frames.poll(millis, TimeUnit.MILLISECONDS);
     }
 
-    void drainBinaries() {
-        binaries.clear();
+    /** Sends the frames written so far as one binary message. */
+    void send(FrameWriter frames) {
+        send(frames.toByteBuffer());
     }
 
-    void send(String text) {
-        ws.sendText(text, true).join();
-    }
-
-    void send(java.nio.ByteBuffer binary) {
+    /** Sends raw bytes as one binary message (for malformed frames). */
+    void send(ByteBuffer binary) {
         ws.sendBinary(binary, true).join();
+    }
+
+    /** Sends a text message (a protocol error since version 3). */
+    void sendText(String text) {
+        ws.sendText(text, true).join();
     }
 
     @Override

@@ -16,11 +16,11 @@ class RegistryUnavailableTest {
     @Test
     void everyPathAnswers503TunnelRegistryUnavailable() throws Exception {
         try (GatewayNode node = Gateways.start("captun.tunnel-role = registry", "captun.session.registry-timeout = 500ms")) {
-            RawHttp.Reply connect = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=orphan");
+            RawHttp.Reply connect = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=orphan");
             assertEquals(503, connect.status());
             assertEquals("Tunnel registry unavailable\n", connect.body());
             assertEquals("no-store", connect.header("cache-control"));
-            RawHttp.Reply probe = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=orphan", "h", "x-captun-connect-diagnostic: 1");
+            RawHttp.Reply probe = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=orphan", "h", "x-captun-connect-diagnostic: 1");
             assertEquals(503, probe.status());
             assertEquals("Tunnel registry unavailable\n", probe.body());
             RawHttp.Reply request = RawHttp.get(node.port(), "/orphan/x", "h");

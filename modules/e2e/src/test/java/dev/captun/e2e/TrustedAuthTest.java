@@ -23,7 +23,7 @@ class TrustedAuthTest {
     @BeforeAll
     void start() {
         node = Gateways.start("captun.token = s3cret", "captun.hostname = tunnels.example.com");
-        ws = "ws://127.0.0.1:" + node.port() + "/?captun-connect=1&captun-protocol=1&captun-name=";
+        ws = RawTunnelSocket.url(node.port(), "");
     }
 
     @AfterAll
@@ -34,19 +34,19 @@ class TrustedAuthTest {
     @Test
     void tokenViaSubprotocolHeaderOrLegacyQuery() throws Exception {
         try (RawTunnelSocket viaSubprotocol = RawTunnelSocket.open(ws + "sub", b -> b.subprotocols("captun", Tokens.toSubprotocol("s3cret")))) {
-            assertTrue(viaSubprotocol.nextText().contains("\"type\":\"ready\""));
+            assertInstanceOf(Wire.Ready.class, viaSubprotocol.next());
             assertEquals("captun", viaSubprotocol.ws.getSubprotocol(), "the 101 echoes the marker, never the token");
         }
         try (RawTunnelSocket viaHeader = RawTunnelSocket.open(ws + "hdr", b -> b.header("x-captun-connect-token", "s3cret"))) {
-            assertTrue(viaHeader.nextText().contains("\"url\":\"http://hdr.tunnels.example.com:" + node.port() + "\""));
+            assertEquals("http://hdr.tunnels.example.com:" + node.port(), ((Wire.Ready) viaHeader.next()).url());
         }
         try (RawTunnelSocket viaQuery = RawTunnelSocket.open(ws + "qry&captun-token=s3cret", b -> b)) {
-            assertTrue(viaQuery.nextText().contains("\"type\":\"ready\""));
+            assertInstanceOf(Wire.Ready.class, viaQuery.next());
         }
         // A malformed token subprotocol is skipped; the header still counts.
         try (RawTunnelSocket skipped = RawTunnelSocket.open(ws + "skip",
                 b -> b.subprotocols("captun", "captun-token.!!!").header("x-captun-connect-token", "s3cret"))) {
-            assertTrue(skipped.nextText().contains("\"type\":\"ready\""));
+            assertInstanceOf(Wire.Ready.class, skipped.next());
         }
     }
 
@@ -57,7 +57,7 @@ class TrustedAuthTest {
                 .handler(req -> TunnelResponse.text(200, "x")).connect());
         assertEquals(401, e.status());
         assertEquals("Unauthorized\n", e.body());
-        RawHttp.Reply noToken = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=nope");
+        RawHttp.Reply noToken = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=nope");
         assertEquals(401, noToken.status());
         assertEquals("Unauthorized\n", noToken.body());
     }
@@ -82,7 +82,7 @@ class TrustedAuthTest {
             assertEquals(404, reserved.status());
             assertEquals("Reserved Captun tunnel name\n", reserved.body());
             // A connect is matched before routing on any Host.
-            RawHttp.Reply connect = RawHttp.get(node.port(), "/?captun-connect=1&captun-name=demo", "demo.tunnels.example.com");
+            RawHttp.Reply connect = RawHttp.get(node.port(), "/?captun-connect=1&captun-protocol=3&captun-name=demo", "demo.tunnels.example.com");
             assertEquals(400, connect.status());
             assertEquals("Expected WebSocket upgrade\n", connect.body());
         }
