@@ -69,9 +69,14 @@ public final class TunnelResponse {
                 json.getBytes(StandardCharsets.UTF_8), null, null);
     }
 
-    /** Raw bytes, no headers. */
+    /** Raw bytes, no headers. The array is copied (later changes to it do not show). */
     public static TunnelResponse bytes(int status, byte[] body) {
         return new TunnelResponse(status, List.of(), body.clone(), null, null);
+    }
+
+    /** Raw bytes the SDK itself just read (the target proxy): taken over without the defensive copy. */
+    static TunnelResponse owning(int status, byte[] body) {
+        return new TunnelResponse(status, List.of(), Objects.requireNonNull(body), null, null);
     }
 
     /** No body. */

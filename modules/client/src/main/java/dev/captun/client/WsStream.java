@@ -1,15 +1,15 @@
 package dev.captun.client;
 
-import dev.captun.protocol.Control;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameType;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -57,21 +57,22 @@ final class WsStream implements TunnelWebSocket {
         void closed(WsStream s);
     }
 
-    private record Msg(int kind, byte[] data, int finBytes) {}
+    /** A whole inbound message: a slice of the tunnel message it arrived in, or the collected fragments. */
+    private record Msg(boolean text, ByteBuffer data, int finBytes) {}
 
     private record CloseEv(int code, String reason, boolean abrupt) {}
 
     private static final Object OPEN = new Object();
 
     private static final class Out {
-        final int kind;
+        final boolean text;
         final byte[] data;
         final CompletableFuture<Void> done = new CompletableFuture<>();
         final CloseEv close; // non-null: the ws-close marker
         int offset;
 
-        Out(int kind, byte[] data, CloseEv close) {
-            this.kind = kind;
+        Out(boolean text, byte[] data, CloseEv close) {
+            this.text = text;
             this.data = data;
             this.close = close;
         }
@@ -87,8 +88,9 @@ final class WsStream implements TunnelWebSocket {
     final long startNanos = System.nanoTime();
 
     // inbound
-    private ByteArrayOutputStream collecting;
-    private int collectingKind;
+    private byte[] collecting; // fragments of a message so far (null: none)
+    private int collectingLength;
+    private boolean collectingText;
     private long ungranted; // received, not yet granted back
     private long grantable; // may be granted now
     private long deferred;  // non-FIN bytes buffered while a message waited for delivery
@@ -133,14 +135,14 @@ final class WsStream implements TunnelWebSocket {
 
     @Override
     public CompletableFuture<Void> sendText(String message) {
-        return enqueue(DataFrame.WS_TEXT, message.getBytes(StandardCharsets.UTF_8));
+        return enqueue(true, message.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
     public CompletableFuture<Void> sendBinary(ByteBuffer message) {
         byte[] b = new byte[message.remaining()];
         message.duplicate().get(b);
-        return enqueue(DataFrame.WS_BINARY, b);
+        return enqueue(false, b);
     }
 
     @Override
@@ -173,13 +175,13 @@ final class WsStream implements TunnelWebSocket {
 
     // ---- outbound ----
 
-    private CompletableFuture<Void> enqueue(int kind, byte[] data) {
+    private CompletableFuture<Void> enqueue(boolean text, byte[] data) {
         if (data.length > Protocol.MAX_TUNNELED_WS_MESSAGE) {
             closeWithError(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
             return CompletableFuture.failedFuture(new IllegalArgumentException("message of " + data.length
                     + " bytes exceeds " + Protocol.MAX_TUNNELED_WS_MESSAGE));
         }
-        Out o = new Out(kind, data, null);
+        Out o = new Out(text, data, null);
         List<Runnable> after;
         synchronized (this) {
             if (closing || finished) {
@@ -194,7 +196,7 @@ final class WsStream implements TunnelWebSocket {
 
     /** Sends {@code ws-close} after the queued messages, then finishes; for close() and a local close. */
     CompletableFuture<Void> closeAfterQueued(int code, String reason) {
-        Out marker = new Out(0, null, new CloseEv(code, truncate(reason), false));
+        Out marker = new Out(false, null, new CloseEv(code, truncate(reason), false));
         List<Runnable> after;
         synchronized (this) {
             if (closing || finished) {
@@ -215,7 +217,7 @@ final class WsStream implements TunnelWebSocket {
                 return;
             }
             closing = true;
-            core.send(new Control.WsClose(id, code, reason));
+            core.send(new FrameWriter(64).wsClose(id, code, reason));
         }
         finish(code, reason, false);
     }
@@ -227,7 +229,7 @@ final class WsStream implements TunnelWebSocket {
                 return;
             }
             closing = true;
-            core.send(new Control.Reset(id, reason));
+            core.send(new FrameWriter(64).reset(id, reason));
         }
         finish(1011, reason, true);
     }
@@ -242,14 +244,19 @@ final class WsStream implements TunnelWebSocket {
         runAll(after);
     }
 
-    /** Under the lock: sends what credit allows; returns completions to run after unlocking. */
+    /**
+     * Under the lock: sends what credit allows, the fragments of one call joined into messages of up
+     * to {@link Protocol#MAX_MESSAGE_BYTES}; returns completions to run after unlocking.
+     */
     private List<Runnable> pump() {
         List<Runnable> after = new ArrayList<>();
+        FrameWriter w = null;
         while (!finished && !outQueue.isEmpty()) {
             Out o = outQueue.peek();
             if (o.close != null) {
                 outQueue.poll();
-                core.send(new Control.WsClose(id, o.close.code(), o.close.reason()));
+                w = w == null ? new FrameWriter(64) : w;
+                w.wsClose(id, o.close.code(), o.close.reason());
                 after.add(() -> o.done.complete(null));
                 after.add(() -> finish(o.close.code(), o.close.reason(), false));
                 break;
@@ -259,8 +266,15 @@ final class WsStream implements TunnelWebSocket {
                 break;
             }
             int n = (int) Math.min(Math.min(remaining, Protocol.MAX_DATA_PAYLOAD), credit);
+            if (w != null && w.size() + FrameType.HEADER_BYTES + n > Protocol.MAX_MESSAGE_BYTES) {
+                core.send(w);
+                w = null;
+            }
+            if (w == null) {
+                w = new FrameWriter(Math.min(FrameType.HEADER_BYTES + (int) Math.min(remaining, credit), Protocol.MAX_MESSAGE_BYTES));
+            }
             boolean fin = o.offset + n == o.data.length;
-            core.sendBinary(DataFrame.encode(o.kind, fin, id, o.data, o.offset, n));
+            w.wsFragment(id, o.text, o.data, o.offset, n, fin);
             credit -= n;
             o.offset += n;
             if (fin) {
@@ -268,13 +282,16 @@ final class WsStream implements TunnelWebSocket {
                 after.add(() -> o.done.complete(null));
             }
         }
+        if (w != null) {
+            core.send(w);
+        }
         return after;
     }
 
     // ---- inbound (transport thread) ----
 
-    void onFragment(DataFrame f) throws ProtocolException {
-        ByteBuffer p = f.payload();
+    /** A WS_TEXT/WS_BINARY fragment; {@code p} is a slice of the tunnel message, kept without a copy when it is a whole message. */
+    void onFragment(boolean text, ByteBuffer p, boolean fin) throws ProtocolException {
         int n = p.remaining();
         boolean tooLarge = false;
         boolean complete = false;
@@ -287,19 +304,25 @@ final class WsStream implements TunnelWebSocket {
                 throw new ProtocolException("gateway sent " + ungranted + " WebSocket bytes on stream " + id
                         + " with a window of " + window);
             }
-            if (collecting == null) {
-                collecting = new ByteArrayOutputStream(f.fin() ? n : Math.max(n * 2, 1024));
-                collectingKind = f.kind();
-            }
-            if ((long) collecting.size() + n > Protocol.MAX_TUNNELED_WS_MESSAGE) {
+            if (collecting == null && fin) {
+                events.add(new Msg(text, p, n)); // a message in one fragment: no copy
+                complete = true;
+            } else if ((collecting == null ? 0L : collectingLength) + n > Protocol.MAX_TUNNELED_WS_MESSAGE) {
                 collecting = null;
                 tooLarge = true;
             } else {
-                byte[] b = new byte[n];
-                p.duplicate().get(b);
-                collecting.writeBytes(b);
-                if (f.fin()) {
-                    events.add(new Msg(collectingKind, collecting.toByteArray(), n));
+                if (collecting == null) {
+                    collecting = new byte[Math.max(n * 2, 1024)];
+                    collectingLength = 0;
+                    collectingText = text;
+                } else if (collectingLength + n > collecting.length) {
+                    collecting = Arrays.copyOf(collecting, (int) Math.min(Protocol.MAX_TUNNELED_WS_MESSAGE,
+                            Math.max((long) collectingLength + n, collecting.length * 2L)));
+                }
+                p.get(p.position(), collecting, collectingLength, n);
+                collectingLength += n;
+                if (fin) {
+                    events.add(new Msg(collectingText, ByteBuffer.wrap(collecting, 0, collectingLength), n));
                     collecting = null;
                     complete = true;
                 } else {
@@ -343,7 +366,7 @@ final class WsStream implements TunnelWebSocket {
             int g = (int) grantable;
             ungranted -= g;
             grantable = 0;
-            core.send(new Control.Credit(id, g));
+            core.send(new FrameWriter(32).credit(id, g));
         }
     }
 
@@ -393,9 +416,7 @@ final class WsStream implements TunnelWebSocket {
             CompletableFuture<?> cf;
             try {
                 CompletionStage<?> st = ev == OPEN ? sink.open(this)
-                        : ev instanceof Msg m ? (m.kind() == DataFrame.WS_TEXT
-                                ? sink.text(new String(m.data(), StandardCharsets.UTF_8))
-                                : sink.binary(ByteBuffer.wrap(m.data())))
+                        : ev instanceof Msg m ? (m.text() ? sink.text(utf8(m.data())) : sink.binary(m.data()))
                         : sink.close(((CloseEv) ev).code(), ((CloseEv) ev).reason(), ((CloseEv) ev).abrupt());
                 cf = st == null ? CompletableFuture.completedFuture(null) : st.toCompletableFuture();
             } catch (Throwable t) {
@@ -442,6 +463,11 @@ final class WsStream implements TunnelWebSocket {
             closeWithError(1011, HANDLER_FAILED);
         }
         return true;
+    }
+
+    private static String utf8(ByteBuffer b) {
+        return b.hasArray() ? new String(b.array(), b.arrayOffset() + b.position(), b.remaining(), StandardCharsets.UTF_8)
+                : StandardCharsets.UTF_8.decode(b.duplicate()).toString();
     }
 
     private static void runAll(List<Runnable> rs) {
