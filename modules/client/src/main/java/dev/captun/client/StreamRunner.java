@@ -142,7 +142,7 @@ final class StreamRunner {
     private boolean startWebSocket(TunnelStream s, TunnelResponse resp) {
         TunnelRequest req = s.request;
         int id = req.streamId();
-        WsStream ws = new WsStream(core, wsOwner, id, s.window, req, resp.subprotocol(), resp.webSocketSink(), workers);
+        WsStream ws = new WsStream(core, id, s.window, req, resp.subprotocol(), resp.webSocketSink(), workers);
         if (!s.attach(ws)) {
             return false;
         }
@@ -151,17 +151,4 @@ final class StreamRunner {
         ws.start();
         return true;
     }
-
-    private final WsStream.Owner wsOwner = new WsStream.Owner() {
-        @Override
-        public void finished(WsStream ws) {
-            core.removeWs(ws);
-        }
-
-        @Override
-        public void closed(WsStream ws) {
-            TunnelRequest r = ws.request();
-            core.emit(new TunnelEvent.Request(r.method(), r.path(), 101, (System.nanoTime() - ws.startNanos) / 1_000_000));
-        }
-    };
 }

@@ -98,7 +98,7 @@ public final class TunnelResponse {
      */
     public static TunnelResponse webSocket(String subprotocol, TunnelWebSocket.Listener listener) {
         Objects.requireNonNull(listener, "listener");
-        return webSocketResponse(subprotocol, WsStream.listenerSink(listener), listener);
+        return webSocketResponse(subprotocol, ListenerSink.of(listener), listener);
     }
 
     static TunnelResponse webSocketSink(String subprotocol, Function<Executor, WsStream.Sink> sink) {
@@ -208,7 +208,7 @@ public final class TunnelResponse {
         }
         if (listener != null) {
             TunnelWebSocket.Listener observed = ObservedSocket.listener(listener, observer);
-            return new TunnelResponse(status, headers, bytes, writer, resource, WsStream.listenerSink(observed), observed);
+            return new TunnelResponse(status, headers, bytes, writer, resource, ListenerSink.of(observed), observed);
         }
         Function<Executor, WsStream.Sink> inner = webSocket;
         return new TunnelResponse(status, headers, bytes, writer, resource,
