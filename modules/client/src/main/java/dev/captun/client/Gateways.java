@@ -42,7 +42,7 @@ final class Gateways {
         return order;
     }
 
-    /** {@code <gateway>/?captun-connect=1&captun-name=<name>&captun-protocol=1} with scheme {@code http}/{@code https} or {@code ws}/{@code wss}. */
+    /** {@code <gateway>/?captun-connect=1&captun-name=<name>&captun-protocol=<Protocol.VERSION>} with scheme {@code http}/{@code https} or {@code ws}/{@code wss}. */
     static URI connectUri(String gateway, String name, boolean websocket) {
         URI u = URI.create(gateway.strip());
         String scheme = u.getScheme().toLowerCase();

@@ -104,7 +104,7 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
         byte[] bytes = body instanceof byte[] b ? b
                 : body instanceof String s ? s.getBytes(StandardCharsets.UTF_8) : new byte[0];
         int status = r.statusCode() == 101 || r.statusCode() < 200 ? 502 : r.statusCode();
-        TunnelResponse resp = bytes.length == 0 ? TunnelResponse.empty(status) : TunnelResponse.bytes(status, bytes);
+        TunnelResponse resp = bytes.length == 0 ? TunnelResponse.empty(status) : TunnelResponse.owning(status, bytes);
         Optional<String> ct = r.headers().firstValue("content-type");
         if (ct.isPresent()) {
             resp = resp.header("content-type", ct.get());
@@ -153,7 +153,7 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
             int c = code == 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
             CompletableFuture<WebSocket> sent;
             try {
-                sent = ws.sendClose(c, WsStream.truncate(reason));
+                sent = ws.sendClose(c, WsOutbound.truncateReason(reason));
             } catch (RuntimeException e) {
                 sent = CompletableFuture.failedFuture(e);
             }

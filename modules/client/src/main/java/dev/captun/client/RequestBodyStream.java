@@ -20,9 +20,9 @@ final class RequestBodyStream extends InputStream {
     private long held;        // received and not yet read
     private long consumed;    // read and not yet granted back
     private boolean ended;
+    private boolean readFrom;
     private boolean closed;
     private String abortReason;
-    private byte[] inline;
 
     RequestBodyStream(int window, IntConsumer grant, boolean ended) {
         this.window = window;
@@ -30,23 +30,19 @@ final class RequestBodyStream extends InputStream {
         this.ended = ended;
     }
 
-    /** A body that came whole inside the request head (protocol 2): no credit was spent, none is granted. */
-    static RequestBodyStream inline(int window, byte[] bytes) {
-        RequestBodyStream s = new RequestBodyStream(window, n -> { }, true);
-        if (bytes.length > 0) {
-            s.chunks.add(ByteBuffer.wrap(bytes));
-            s.held = bytes.length;
+    /**
+     * The whole body when it has ended and arrived in at most one DATA payload, nothing read yet (a
+     * small body travels as one DATA END right after its head); else null. A view, no copy.
+     */
+    synchronized ByteBuffer wholeBody() {
+        if (!ended || closed || abortReason != null || readFrom || chunks.size() > 1) {
+            return null;
         }
-        s.inline = bytes;
-        return s;
+        ByteBuffer c = chunks.peek();
+        return c == null ? ByteBuffer.allocate(0) : c.duplicate();
     }
 
-    /** The whole body when it came inline and nothing has been read yet, else null. */
-    synchronized byte[] inlineBytes() {
-        return inline != null && held == inline.length && !closed ? inline : null;
-    }
-
-    /** A DATA payload from the gateway; the buffer is owned by this stream from now on. */
+    /** A DATA payload from the gateway (a slice of its message); owned by this stream from now on. */
     void offer(ByteBuffer payload) throws ProtocolException {
         int n = payload.remaining();
         synchronized (this) {
@@ -126,6 +122,7 @@ final class RequestBodyStream extends InputStream {
             if (chunks.isEmpty()) {
                 return -1;
             }
+            readFrom = true;
             n = 0;
             while (n < len && !chunks.isEmpty()) {
                 ByteBuffer c = chunks.peek();

@@ -1,16 +1,20 @@
 package dev.captun.client;
 
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameType;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Protocol;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.Objects;
 
 /**
  * The response body of one stream: every write becomes DATA frames at once (≤ 64 KiB each), never
  * more than the stream's credit outstanding; blocks while credit is exhausted.
  */
 final class ResponseBodyStream extends OutputStream {
+    private static final byte[] EMPTY = new byte[0];
+
     private final int streamId;
     private final TunnelCore core;
     private long credit;
@@ -59,7 +63,7 @@ final class ResponseBodyStream extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        Objects.checkFromIndexSize(off, len, b.length);
         synchronized (this) {
             if (closed) {
                 throw new IOException("response body closed");
@@ -67,14 +71,38 @@ final class ResponseBodyStream extends OutputStream {
         }
         while (len > 0) {
             int n = acquire(Math.min(len, Protocol.MAX_DATA_PAYLOAD));
-            core.sendBinary(DataFrame.encode(DataFrame.DATA, false, streamId, b, off, n));
+            core.send(new FrameWriter(FrameType.HEADER_BYTES + n).data(streamId, b, off, n, false));
             off += n;
             len -= n;
         }
     }
 
+    /**
+     * A whole known body after its encoded RESPONSE head ({@code head}, not END): the first part
+     * joins the head in one message, the last DATA frame carries END. {@code b} is not empty.
+     */
+    void writeFixed(FrameWriter head, byte[] b) throws IOException {
+        FrameWriter w = head;
+        int off = 0;
+        while (true) {
+            int n = acquire(Math.min(b.length - off, Protocol.MAX_DATA_PAYLOAD));
+            boolean last = off + n == b.length;
+            core.send(w.data(streamId, b, off, n, last));
+            off += n;
+            if (last) {
+                return;
+            }
+            w = new FrameWriter(FrameType.HEADER_BYTES + Math.min(b.length - off, Protocol.MAX_DATA_PAYLOAD));
+        }
+    }
+
+    /** After a streamed body: DATA with END and no payload. */
+    void end() {
+        core.send(new FrameWriter(FrameType.HEADER_BYTES).data(streamId, EMPTY, 0, 0, true));
+    }
+
     @Override
     public synchronized void close() {
-        closed = true; // the SDK sends `end` when the writer returns
+        closed = true; // the SDK sends the END when the writer returns
     }
 }

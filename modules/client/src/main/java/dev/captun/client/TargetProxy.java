@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,11 +122,11 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             if (entity == null) {
                 done.set(true);
                 r = TunnelResponse.empty(resp.getCode()).headers(headers);
-            } else if (entity.getContentLength() >= 0 && entity.getContentLength() <= Protocol.INLINE_BODY_MAX) {
-                // Small and of known length: read it here so it can travel in one frame with the head.
+            } else if (entity.getContentLength() >= 0 && entity.getContentLength() <= Protocol.MAX_DATA_PAYLOAD) {
+                // Small and of known length: read it here so it travels in one message with the head.
                 byte[] bytes = entity.getContent().readAllBytes();
                 done.set(true);
-                r = TunnelResponse.bytes(resp.getCode(), bytes).headers(headers);
+                r = TunnelResponse.owning(resp.getCode(), bytes).headers(headers);
             } else {
                 r = TunnelResponse.streaming(resp.getCode(), os -> {
                     byte[] buf = new byte[64 * 1024];
@@ -174,10 +175,12 @@ final class TargetProxy implements TunnelHandler, AutoCloseable {
             }
         }
         boolean bodyMethod = BODY_METHODS.contains(req.method().toUpperCase(Locale.ROOT));
-        // A body that came inline needs no streaming; a wrapped body (the inspector's tee) is streamed as usual.
-        byte[] inline = req.body() instanceof RequestBodyStream rbs ? rbs.inlineBytes() : null;
-        if (inline != null) {
-            return inline.length == 0 && !bodyMethod ? null : new ByteArrayEntity(inline, null);
+        // A small body arrives with its head (DATA END in the same message): sent from the message's bytes, not
+        // streamed. A wrapped body (the inspector's tee) is streamed as usual.
+        ByteBuffer whole = req.body() instanceof RequestBodyStream rbs ? rbs.wholeBody() : null;
+        if (whole != null && whole.hasArray()) {
+            return !whole.hasRemaining() && !bodyMethod ? null
+                    : new ByteArrayEntity(whole.array(), whole.arrayOffset() + whole.position(), whole.remaining(), null);
         }
         if (length == 0 || (length < 0 && req.awaitEmptyBody())) {
             return bodyMethod ? new ByteArrayEntity(new byte[0], null) : null;

@@ -5,6 +5,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -26,8 +27,10 @@ public final class TunnelRequest {
     private final List<Runnable> abortHooks = new ArrayList<>();
     private boolean aborted;
 
-    TunnelRequest(int streamId, String method, String path, List<Header> headers, boolean websocket, RequestBodyStream body) {
-        this(streamId, method, path, headers, websocket, body, null, -1);
+    /** A request from the tunnel; takes over {@code headers} (a fresh list from the frame decoder) instead of copying it. */
+    static TunnelRequest owning(int streamId, String method, String path, List<Header> headers, boolean websocket,
+            RequestBodyStream body) {
+        return new TunnelRequest(streamId, method, path, Collections.unmodifiableList(headers), websocket, body, null, -1);
     }
 
     private TunnelRequest(int streamId, String method, String path, List<Header> headers, boolean websocket, InputStream body,
@@ -35,7 +38,7 @@ public final class TunnelRequest {
         this.streamId = streamId;
         this.method = method;
         this.path = path;
-        this.headers = headers == null ? List.of() : List.copyOf(headers);
+        this.headers = headers == null ? List.of() : headers;
         this.websocket = websocket;
         this.body = body;
         this.root = root == null ? this : root;
@@ -55,7 +58,7 @@ public final class TunnelRequest {
             }
         }
         h.add(new Header("content-length", Integer.toString(body.length)));
-        return new TunnelRequest(0, method, path, h, false, new ByteArrayInputStream(body.clone()), null, body.length);
+        return new TunnelRequest(0, method, path, Collections.unmodifiableList(h), false, new ByteArrayInputStream(body.clone()), null, body.length);
     }
 
     /**

@@ -69,9 +69,14 @@ public final class TunnelResponse {
                 json.getBytes(StandardCharsets.UTF_8), null, null);
     }
 
-    /** Raw bytes, no headers. */
+    /** Raw bytes, no headers. The array is copied (later changes to it do not show). */
     public static TunnelResponse bytes(int status, byte[] body) {
         return new TunnelResponse(status, List.of(), body.clone(), null, null);
+    }
+
+    /** Raw bytes the SDK itself just read (the target proxy): taken over without the defensive copy. */
+    static TunnelResponse owning(int status, byte[] body) {
+        return new TunnelResponse(status, List.of(), Objects.requireNonNull(body), null, null);
     }
 
     /** No body. */
@@ -93,7 +98,7 @@ public final class TunnelResponse {
      */
     public static TunnelResponse webSocket(String subprotocol, TunnelWebSocket.Listener listener) {
         Objects.requireNonNull(listener, "listener");
-        return webSocketResponse(subprotocol, WsStream.listenerSink(listener), listener);
+        return webSocketResponse(subprotocol, ListenerSink.of(listener), listener);
     }
 
     static TunnelResponse webSocketSink(String subprotocol, Function<Executor, WsStream.Sink> sink) {
@@ -203,7 +208,7 @@ public final class TunnelResponse {
         }
         if (listener != null) {
             TunnelWebSocket.Listener observed = ObservedSocket.listener(listener, observer);
-            return new TunnelResponse(status, headers, bytes, writer, resource, WsStream.listenerSink(observed), observed);
+            return new TunnelResponse(status, headers, bytes, writer, resource, ListenerSink.of(observed), observed);
         }
         Function<Executor, WsStream.Sink> inner = webSocket;
         return new TunnelResponse(status, headers, bytes, writer, resource,

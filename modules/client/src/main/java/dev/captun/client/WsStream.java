@@ -1,14 +1,11 @@
 package dev.captun.client;
 
-import dev.captun.protocol.Control;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,16 +16,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One forwarded WebSocket after its 101 (both handler and target mode). Inbound: collects
- * WS_TEXT/WS_BINARY fragments into whole messages (≤ 16 MiB) and hands them one at a time to a
- * {@link Sink}, granting credit per PROTOCOL.md (non-FIN bytes when buffered, FIN bytes once the
- * message was delivered). Outbound: queues messages and sends them as fragments ≤ 64 KiB under
- * the stream's send credit. A single {@code ws-close} either way, a {@code reset}, or the tunnel's
- * end finishes the stream; the sink then gets {@link Sink#close} last.
+ * One forwarded WebSocket after its 101 (both handler and target mode): the I/O around its two
+ * halves. {@link WsInbound} turns fragments into messages, handed here one at a time to a
+ * {@link Sink}, and says when to grant credit; {@link WsOutbound} turns queued messages into
+ * fragments under the stream's send credit. A single {@code ws-close} either way, a {@code reset},
+ * or the tunnel's end finishes the stream; the sink then gets {@link Sink#close} last.
  *
- * <p>Locking: one monitor ({@code this}) guards all state; frames go to the core (non-blocking,
- * ordered) under it, so fragments and {@code ws-close} leave in order. Sink and user code never
- * run under it.
+ * <p>Locking: one monitor ({@code this}) guards both halves and the lifecycle; frames go to the
+ * core (non-blocking, ordered) under it, so fragments and {@code ws-close} leave in order. Sink and
+ * user code never run under it.
  */
 final class WsStream implements TunnelWebSocket {
     private static final Logger log = LoggerFactory.getLogger(WsStream.class);
@@ -50,71 +46,26 @@ final class WsStream implements TunnelWebSocket {
         default void abortNow() {}
     }
 
-    /** Called by the core: a stream finished (remove it) / its sink got the close (log it). */
-    interface Owner {
-        void finished(WsStream s);
-
-        void closed(WsStream s);
-    }
-
-    private record Msg(int kind, byte[] data, int finBytes) {}
-
-    private record CloseEv(int code, String reason, boolean abrupt) {}
-
-    private static final Object OPEN = new Object();
-
-    private static final class Out {
-        final int kind;
-        final byte[] data;
-        final CompletableFuture<Void> done = new CompletableFuture<>();
-        final CloseEv close; // non-null: the ws-close marker
-        int offset;
-
-        Out(int kind, byte[] data, CloseEv close) {
-            this.kind = kind;
-            this.data = data;
-            this.close = close;
-        }
-    }
-
     private final TunnelCore core;
-    private final Owner owner;
     private final int id;
-    private final int window;
     private final TunnelRequest request;
     private final String subprotocol;
     private final Sink sink;
-    final long startNanos = System.nanoTime();
-
-    // inbound
-    private ByteArrayOutputStream collecting;
-    private int collectingKind;
-    private long ungranted; // received, not yet granted back
-    private long grantable; // may be granted now
-    private long deferred;  // non-FIN bytes buffered while a message waited for delivery
-    private final ArrayDeque<Object> events = new ArrayDeque<>();
-    private boolean delivering;
-    private boolean started;
-
-    // outbound
-    private final ArrayDeque<Out> outQueue = new ArrayDeque<>();
-    private long credit;
-
-    // lifecycle
+    private final long startNanos = System.nanoTime();
+    private final WsInbound in;
+    private final WsOutbound out;
     private boolean closing;  // close() called or the local side closed: no more sends
     private boolean finished; // the stream is over on the tunnel
 
-    WsStream(TunnelCore core, Owner owner, int id, int window, TunnelRequest request, String subprotocol,
+    WsStream(TunnelCore core, int id, int window, TunnelRequest request, String subprotocol,
             Function<Executor, Sink> sinkFactory, Executor workers) {
         this.core = core;
-        this.owner = owner;
         this.id = id;
-        this.window = window;
-        this.credit = window;
         this.request = request;
         this.subprotocol = subprotocol;
         this.sink = sinkFactory.apply(workers);
-        events.add(OPEN);
+        this.in = new WsInbound(id, window);
+        this.out = new WsOutbound(id, window);
     }
 
     int id() {
@@ -124,7 +75,7 @@ final class WsStream implements TunnelWebSocket {
     /** After the 101 was sent: deliver onOpen, then whatever arrived meanwhile. */
     void start() {
         synchronized (this) {
-            started = true;
+            in.start();
         }
         deliverLoop();
     }
@@ -133,14 +84,14 @@ final class WsStream implements TunnelWebSocket {
 
     @Override
     public CompletableFuture<Void> sendText(String message) {
-        return enqueue(DataFrame.WS_TEXT, message.getBytes(StandardCharsets.UTF_8));
+        return enqueue(true, message.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
     public CompletableFuture<Void> sendBinary(ByteBuffer message) {
         byte[] b = new byte[message.remaining()];
         message.duplicate().get(b);
-        return enqueue(DataFrame.WS_BINARY, b);
+        return enqueue(false, b);
     }
 
     @Override
@@ -173,19 +124,19 @@ final class WsStream implements TunnelWebSocket {
 
     // ---- outbound ----
 
-    private CompletableFuture<Void> enqueue(int kind, byte[] data) {
+    private CompletableFuture<Void> enqueue(boolean text, byte[] data) {
         if (data.length > Protocol.MAX_TUNNELED_WS_MESSAGE) {
             closeWithError(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
             return CompletableFuture.failedFuture(new IllegalArgumentException("message of " + data.length
                     + " bytes exceeds " + Protocol.MAX_TUNNELED_WS_MESSAGE));
         }
-        Out o = new Out(kind, data, null);
+        WsOutbound.Out o = new WsOutbound.Out(text, data);
         List<Runnable> after;
         synchronized (this) {
             if (closing || finished) {
                 return CompletableFuture.failedFuture(new IOException("WebSocket closed"));
             }
-            outQueue.add(o);
+            out.add(o);
             after = pump();
         }
         runAll(after);
@@ -194,14 +145,14 @@ final class WsStream implements TunnelWebSocket {
 
     /** Sends {@code ws-close} after the queued messages, then finishes; for close() and a local close. */
     CompletableFuture<Void> closeAfterQueued(int code, String reason) {
-        Out marker = new Out(0, null, new CloseEv(code, truncate(reason), false));
+        WsOutbound.Out marker = new WsOutbound.Out(new WsInbound.CloseEv(code, WsOutbound.truncateReason(reason), false));
         List<Runnable> after;
         synchronized (this) {
             if (closing || finished) {
                 return CompletableFuture.completedFuture(null);
             }
             closing = true;
-            outQueue.add(marker);
+            out.add(marker);
             after = pump();
         }
         runAll(after);
@@ -215,7 +166,7 @@ final class WsStream implements TunnelWebSocket {
                 return;
             }
             closing = true;
-            core.send(new Control.WsClose(id, code, reason));
+            core.send(new FrameWriter(64).wsClose(id, code, reason));
         }
         finish(code, reason, false);
     }
@@ -227,7 +178,7 @@ final class WsStream implements TunnelWebSocket {
                 return;
             }
             closing = true;
-            core.send(new Control.Reset(id, reason));
+            core.send(new FrameWriter(64).reset(id, reason));
         }
         finish(1011, reason, true);
     }
@@ -236,7 +187,7 @@ final class WsStream implements TunnelWebSocket {
     void grant(int bytes) {
         List<Runnable> after;
         synchronized (this) {
-            credit += bytes;
+            out.grant(bytes);
             after = pump();
         }
         runAll(after);
@@ -244,78 +195,44 @@ final class WsStream implements TunnelWebSocket {
 
     /** Under the lock: sends what credit allows; returns completions to run after unlocking. */
     private List<Runnable> pump() {
-        List<Runnable> after = new ArrayList<>();
-        while (!finished && !outQueue.isEmpty()) {
-            Out o = outQueue.peek();
-            if (o.close != null) {
-                outQueue.poll();
-                core.send(new Control.WsClose(id, o.close.code(), o.close.reason()));
-                after.add(() -> o.done.complete(null));
-                after.add(() -> finish(o.close.code(), o.close.reason(), false));
-                break;
-            }
-            int remaining = o.data.length - o.offset;
-            if (remaining > 0 && credit <= 0) {
-                break;
-            }
-            int n = (int) Math.min(Math.min(remaining, Protocol.MAX_DATA_PAYLOAD), credit);
-            boolean fin = o.offset + n == o.data.length;
-            core.sendBinary(DataFrame.encode(o.kind, fin, id, o.data, o.offset, n));
-            credit -= n;
-            o.offset += n;
-            if (fin) {
-                outQueue.poll();
-                after.add(() -> o.done.complete(null));
-            }
+        if (finished) {
+            return List.of();
+        }
+        List<FrameWriter> messages = new ArrayList<>(2);
+        List<WsOutbound.Out> sent = new ArrayList<>();
+        WsOutbound.Out close = out.pump(messages, sent);
+        for (FrameWriter m : messages) {
+            core.send(m);
+        }
+        List<Runnable> after = new ArrayList<>(sent.size() + 2);
+        for (WsOutbound.Out o : sent) {
+            after.add(() -> o.done.complete(null));
+        }
+        if (close != null) {
+            after.add(() -> close.done.complete(null));
+            after.add(() -> finish(close.close.code(), close.close.reason(), false));
         }
         return after;
     }
 
     // ---- inbound (transport thread) ----
 
-    void onFragment(DataFrame f) throws ProtocolException {
-        ByteBuffer p = f.payload();
-        int n = p.remaining();
-        boolean tooLarge = false;
-        boolean complete = false;
+    /** A WS_TEXT/WS_BINARY fragment; {@code p} is a slice of the tunnel message. */
+    void onFragment(boolean text, ByteBuffer p, boolean fin) throws ProtocolException {
+        WsInbound.Fragment f;
         synchronized (this) {
             if (finished) {
                 return;
             }
-            ungranted += n;
-            if (ungranted > window) {
-                throw new ProtocolException("gateway sent " + ungranted + " WebSocket bytes on stream " + id
-                        + " with a window of " + window);
-            }
-            if (collecting == null) {
-                collecting = new ByteArrayOutputStream(f.fin() ? n : Math.max(n * 2, 1024));
-                collectingKind = f.kind();
-            }
-            if ((long) collecting.size() + n > Protocol.MAX_TUNNELED_WS_MESSAGE) {
-                collecting = null;
-                tooLarge = true;
-            } else {
-                byte[] b = new byte[n];
-                p.duplicate().get(b);
-                collecting.writeBytes(b);
-                if (f.fin()) {
-                    events.add(new Msg(collectingKind, collecting.toByteArray(), n));
-                    collecting = null;
-                    complete = true;
-                } else {
-                    if (idle()) {
-                        grantable += n;
-                    } else {
-                        deferred += n;
-                    }
-                    flushCredit();
-                }
+            f = in.fragment(text, p, fin);
+            if (f == WsInbound.Fragment.BUFFERED) {
+                sendCredit();
             }
         }
-        if (tooLarge) {
+        if (f == WsInbound.Fragment.TOO_LARGE) {
             log.debug("stream {}: inbound WebSocket message over {} bytes", id, Protocol.MAX_TUNNELED_WS_MESSAGE);
             closeWithError(Protocol.CLOSE_MESSAGE_TOO_LARGE, Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON);
-        } else if (complete) {
+        } else if (f == WsInbound.Fragment.COMPLETE) {
             deliverLoop();
         }
     }
@@ -330,43 +247,29 @@ final class WsStream implements TunnelWebSocket {
         finish(1001, reason, true);
     }
 
-    private boolean idle() {
-        return !delivering && events.isEmpty();
-    }
-
-    /** Under the lock: sends a credit when a quarter window is grantable, or everything held was consumed. */
-    private void flushCredit() {
-        if (finished || grantable <= 0) {
-            return;
-        }
-        if (grantable >= window / 4 || (idle() && collecting == null) || grantable == ungranted) {
-            int g = (int) grantable;
-            ungranted -= g;
-            grantable = 0;
-            core.send(new Control.Credit(id, g));
+    /** Under the lock: the credit {@link WsInbound} grants now, if any. */
+    private void sendCredit() {
+        int g = finished ? 0 : in.takeCredit();
+        if (g > 0) {
+            core.send(new FrameWriter(32).credit(id, g));
         }
     }
 
     // ---- lifecycle ----
 
     private void finish(int code, String reason, boolean abrupt) {
-        List<Out> dropped;
+        List<WsOutbound.Out> dropped;
         synchronized (this) {
             if (finished) {
                 return;
             }
             finished = true;
             closing = true;
-            collecting = null;
-            dropped = new ArrayList<>(outQueue);
-            outQueue.clear();
-            if (abrupt) {
-                events.removeIf(e -> e instanceof Msg);
-            }
-            events.add(new CloseEv(code, reason == null ? "" : reason, abrupt));
+            dropped = out.takeAll();
+            in.end(new WsInbound.CloseEv(code, reason == null ? "" : reason, abrupt));
         }
-        owner.finished(this);
-        for (Out o : dropped) {
+        core.removeWs(this);
+        for (WsOutbound.Out o : dropped) {
             o.done.completeExceptionally(new IOException("WebSocket closed (" + code + " " + reason + ")"));
         }
         if (abrupt) {
@@ -384,19 +287,16 @@ final class WsStream implements TunnelWebSocket {
         while (true) {
             Object ev;
             synchronized (this) {
-                if (!started || delivering || events.isEmpty()) {
-                    return;
-                }
-                delivering = true;
-                ev = events.poll();
+                ev = in.nextEvent();
+            }
+            if (ev == null) {
+                return;
             }
             CompletableFuture<?> cf;
             try {
-                CompletionStage<?> st = ev == OPEN ? sink.open(this)
-                        : ev instanceof Msg m ? (m.kind() == DataFrame.WS_TEXT
-                                ? sink.text(new String(m.data(), StandardCharsets.UTF_8))
-                                : sink.binary(ByteBuffer.wrap(m.data())))
-                        : sink.close(((CloseEv) ev).code(), ((CloseEv) ev).reason(), ((CloseEv) ev).abrupt());
+                CompletionStage<?> st = ev == WsInbound.OPEN ? sink.open(this)
+                        : ev instanceof WsInbound.Msg m ? (m.text() ? sink.text(m.string()) : sink.binary(m.data()))
+                        : ev instanceof WsInbound.CloseEv c ? sink.close(c.code(), c.reason(), c.abrupt()) : null;
                 cf = st == null ? CompletableFuture.completedFuture(null) : st.toCompletableFuture();
             } catch (Throwable t) {
                 cf = CompletableFuture.failedFuture(t);
@@ -420,21 +320,15 @@ final class WsStream implements TunnelWebSocket {
     private boolean delivered(Object ev, CompletableFuture<?> cf) {
         Throwable err = cf.isCompletedExceptionally() ? cf.handle((a, b) -> b).join() : null;
         synchronized (this) {
-            delivering = false;
-            if (ev instanceof Msg m) {
-                grantable += m.finBytes();
-            }
-            if (events.isEmpty()) {
-                grantable += deferred;
-                deferred = 0;
-            }
-            flushCredit();
+            in.delivered(ev);
+            sendCredit();
         }
-        if (ev instanceof CloseEv) {
+        if (ev instanceof WsInbound.CloseEv) {
             if (err != null) {
                 log.debug("stream {}: WebSocket onClose failed", id, err);
             }
-            owner.closed(this);
+            long millis = (System.nanoTime() - startNanos) / 1_000_000;
+            core.emit(new TunnelEvent.Request(request.method(), request.path(), 101, millis));
             return false;
         }
         if (err != null) {
@@ -447,66 +341,6 @@ final class WsStream implements TunnelWebSocket {
     private static void runAll(List<Runnable> rs) {
         for (Runnable r : rs) {
             r.run();
-        }
-    }
-
-    /** A close reason fits 123 UTF-8 bytes. */
-    static String truncate(String reason) {
-        if (reason == null) {
-            return "";
-        }
-        byte[] b = reason.getBytes(StandardCharsets.UTF_8);
-        if (b.length <= 123) {
-            return reason;
-        }
-        int end = 123;
-        while (end > 0 && (b[end] & 0xC0) == 0x80) {
-            end--; // do not cut a UTF-8 sequence
-        }
-        return new String(b, 0, end, StandardCharsets.UTF_8);
-    }
-
-    // ---- handler mode ----
-
-    /** Runs a user {@link Listener} on the workers, one callback after the other. */
-    static Function<Executor, Sink> listenerSink(Listener listener) {
-        return workers -> new Sink() {
-            private WsStream ws;
-
-            @Override
-            public CompletionStage<?> open(WsStream socket) {
-                ws = socket;
-                return CompletableFuture.runAsync(() -> call(() -> listener.onOpen(ws)), workers);
-            }
-
-            @Override
-            public CompletionStage<?> text(String message) {
-                return CompletableFuture.runAsync(() -> call(() -> listener.onText(ws, message)), workers);
-            }
-
-            @Override
-            public CompletionStage<?> binary(ByteBuffer message) {
-                return CompletableFuture.runAsync(() -> call(() -> listener.onBinary(ws, message)), workers);
-            }
-
-            @Override
-            public CompletionStage<?> close(int code, String reason, boolean abrupt) {
-                return CompletableFuture.runAsync(() -> listener.onClose(ws, code, reason), workers);
-            }
-        };
-    }
-
-    private interface Callback {
-        void run() throws Exception;
-    }
-
-    private static void call(Callback c) {
-        try {
-            c.run();
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
         }
     }
 }

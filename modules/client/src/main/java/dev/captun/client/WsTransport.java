@@ -5,21 +5,24 @@ import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One java.net.http WebSocket to the gateway: reassembles partial messages for the
- * {@link TunnelCore}, serialises sends through its own queue (java.net.http allows one outstanding
- * send), runs the heartbeat, and reports the end of the connection once through {@link #closed()}.
+ * One java.net.http WebSocket to the gateway (protocol 3, binary only): reassembles partial
+ * messages for the {@link TunnelCore}, serialises sends through its own queue (java.net.http allows
+ * one outstanding send) and joins what queued up meanwhile into one message, runs the heartbeat,
+ * and reports the end of the connection once through {@link #closed()}.
  */
 final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     private static final Logger log = LoggerFactory.getLogger(WsTransport.class);
@@ -37,7 +40,6 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     private final CompletableFuture<CloseInfo> closed = new CompletableFuture<>();
     private volatile WebSocket ws;
     private volatile ScheduledFuture<?> heartbeat;
-    private StringBuilder textParts;
     private byte[] binParts;
     private int binLength;
 
@@ -65,33 +67,8 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     @Override
     public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
         core.touch();
-        if (closed.isDone()) {
-            return null;
-        }
-        String text;
-        if (textParts == null && last) {
-            text = data.toString();
-        } else {
-            if (textParts == null) {
-                textParts = new StringBuilder();
-            }
-            textParts.append(data);
-            if (textParts.length() > Protocol.MAX_FRAME_BYTES) {
-                protocolError(new ProtocolException("control frame exceeds " + Protocol.MAX_FRAME_BYTES));
-                return null;
-            }
-            if (!last) {
-                return null;
-            }
-            text = textParts.toString();
-            textParts = null;
-        }
-        try {
-            core.onText(text);
-        } catch (ProtocolException e) {
-            protocolError(e);
-        } catch (RuntimeException e) {
-            log.warn("unexpected error handling a control frame", e);
+        if (!closed.isDone()) {
+            protocolError(new ProtocolException("text message from the gateway (protocol " + Protocol.VERSION + " is binary only)"));
         }
         return null;
     }
@@ -103,30 +80,31 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
             return null;
         }
         int n = data.remaining();
-        if (binParts == null) {
-            binParts = new byte[last ? n : Math.max(n * 2, 16 * 1024)];
-            binLength = 0;
-        }
-        if (binLength + n > Protocol.MAX_FRAME_BYTES) {
-            protocolError(new ProtocolException("binary frame exceeds " + Protocol.MAX_FRAME_BYTES));
+        if ((binParts == null ? 0 : binLength) + n > Protocol.MAX_MESSAGE_BYTES) {
+            binParts = null;
+            protocolError(new ProtocolException("message exceeds " + Protocol.MAX_MESSAGE_BYTES + " bytes"));
             return null;
         }
-        if (binLength + n > binParts.length) {
-            binParts = java.util.Arrays.copyOf(binParts, Math.min(Protocol.MAX_FRAME_BYTES, Math.max(binLength + n, binParts.length * 2)));
+        if (binParts == null) {
+            binLength = 0;
+            binParts = new byte[last ? n : Math.min(Protocol.MAX_MESSAGE_BYTES, Math.max(n * 2, 16 * 1024))];
+        } else if (binLength + n > binParts.length) {
+            binParts = Arrays.copyOf(binParts, Math.min(Protocol.MAX_MESSAGE_BYTES, Math.max(binLength + n, binParts.length * 2)));
         }
+        // The one copy java.net.http forces (its buffer is reused once this returns); frames are sliced from here on.
         data.get(binParts, binLength, n);
         binLength += n;
         if (!last) {
             return null;
         }
         ByteBuffer message = ByteBuffer.wrap(binParts, 0, binLength);
-        binParts = null;
+        binParts = null; // never reused: the core keeps slices of it
         try {
-            core.onBinary(message);
+            core.onMessage(message);
         } catch (ProtocolException e) {
             protocolError(e);
         } catch (RuntimeException e) {
-            log.warn("unexpected error handling a data frame", e);
+            log.warn("unexpected error handling a message", e);
         }
         return null;
     }
@@ -157,13 +135,8 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     // ---- sending ----
 
     @Override
-    public void sendText(String text) {
-        enqueue(text);
-    }
-
-    @Override
-    public void sendBinary(ByteBuffer frame) {
-        enqueue(frame);
+    public void sendBinary(ByteBuffer frames) {
+        enqueue(frames);
     }
 
     private void enqueue(Object frame) {
@@ -195,10 +168,8 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
                         cf = w.sendClose(WebSocket.NORMAL_CLOSURE, "client closed");
                     } else if (f == PING) {
                         cf = w.sendPing(ByteBuffer.allocate(0));
-                    } else if (f instanceof String s) {
-                        cf = w.sendText(core.batching() ? batch(s) : s, true);
                     } else {
-                        cf = w.sendBinary((ByteBuffer) f, true);
+                        cf = w.sendBinary(batch((ByteBuffer) f), true);
                     }
                 } catch (RuntimeException e) {
                     cf = CompletableFuture.failedFuture(e);
@@ -229,22 +200,30 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
     }
 
     /**
-     * Protocol 2: joins the text frames queued right behind {@code first} into one message (one
-     * send, one WebSocket message for the gateway to parse), staying under the frame limit. Stops
-     * at anything that is not text, so the order of frames is kept.
+     * Joins the buffers queued right behind {@code first} (written while the previous send was under
+     * way) into one message of at most {@link Protocol#MAX_MESSAGE_BYTES}: one send, one message for
+     * the gateway to read. Stops at a close or ping marker, so the order is kept.
      */
-    private String batch(String first) {
-        Object next = queue.peek();
-        if (!(next instanceof String)) {
+    private ByteBuffer batch(ByteBuffer first) {
+        int total = first.remaining();
+        if (!(queue.peek() instanceof ByteBuffer next) || total + next.remaining() > Protocol.MAX_MESSAGE_BYTES) {
             return first;
         }
-        StringBuilder sb = new StringBuilder(first);
-        while (next instanceof String s && sb.length() + 1 + s.length() <= Protocol.MAX_CONTROL_CHARS) {
+        List<ByteBuffer> parts = new ArrayList<>();
+        parts.add(first);
+        while (queue.peek() instanceof ByteBuffer b && total + b.remaining() <= Protocol.MAX_MESSAGE_BYTES) {
             queue.poll(); // single consumer (the drain loop holds `busy`): the peeked element is the one polled
-            sb.append(Protocol.BATCH_SEPARATOR).append(s);
-            next = queue.peek();
+            parts.add(b);
+            total += b.remaining();
         }
-        return sb.toString();
+        byte[] joined = new byte[total];
+        int at = 0;
+        for (ByteBuffer b : parts) {
+            int n = b.remaining();
+            b.get(b.position(), joined, at, n);
+            at += n;
+        }
+        return ByteBuffer.wrap(joined);
     }
 
     private void sendFailed(Throwable err) {
@@ -268,12 +247,10 @@ final class WsTransport implements WebSocket.Listener, TunnelCore.Outbound {
             if (System.nanoTime() - core.lastSeenNanos() > 3 * nanos) {
                 log.debug("gateway silent for 3 heartbeat intervals");
                 closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
-            } else if (core.batching()) {
+            } else {
                 // A WebSocket ping: the gateway's WebSocket layer answers it without waking the session, so
                 // ten thousand idle tunnels cost the node next to nothing. Its pong counts as a sign of life.
                 enqueue(PING);
-            } else {
-                core.send(new Control.Ping(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)));
             }
         }, every, every, TimeUnit.SECONDS);
     }

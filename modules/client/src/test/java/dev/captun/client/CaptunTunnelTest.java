@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.Tokens;
@@ -32,30 +30,27 @@ class CaptunTunnelTest {
         }
     }
 
-    private static Control control(FakeGateway.Msg m) throws Exception {
-        assertTrue(m.text(), "expected a control frame");
-        return ControlCodec.decode(m.string());
-    }
-
-    /** Next non-ping/pong/credit control or data frame. */
+    /** Next frame that is not a ping, pong or credit ({@link WireFrame}), or the close ({@link FakeGateway.Msg}). */
     private static Object nextFrame(FakeGateway.Conn c) throws Exception {
         while (true) {
-            FakeGateway.Msg m = c.read();
-            if (m.closeCode() != 0) {
-                return m;
+            Object f = c.nextFrame();
+            if (!(f instanceof WireFrame.Ping) && !(f instanceof WireFrame.Pong) && !(f instanceof WireFrame.Credit)) {
+                return f;
             }
-            if (!m.text()) {
-                return DataFrame.decode(java.nio.ByteBuffer.wrap(m.data()));
-            }
-            Control ctl = control(m);
-            if (!(ctl instanceof Control.Ping) && !(ctl instanceof Control.Pong) && !(ctl instanceof Control.Credit)) {
-                return ctl;
+        }
+    }
+
+    /** Frames until the client's close; its code. */
+    private static int closeCode(FakeGateway.Conn c) throws Exception {
+        while (true) {
+            if (c.nextFrame() instanceof FakeGateway.Msg m) {
+                return m.closeCode();
             }
         }
     }
 
     private static void ready(FakeGateway.Conn c, String url) throws Exception {
-        c.sendText(ControlCodec.encode(new Control.Ready(1, "demo", url, Protocol.DEFAULT_WINDOW, 15)));
+        c.ready(url);
     }
 
     /** The gateway side of a connect: accept the next WebSocket and send {@code ready}. */
@@ -111,6 +106,7 @@ class CaptunTunnelTest {
 
     @Test
     void fullSession() throws Exception {
+        LinkedBlockingQueue<String> seenUrls = new LinkedBlockingQueue<>();
         try (FakeGateway gw = new FakeGateway()) {
             LinkedBlockingQueue<FakeGateway.Conn> conns = gw.connections;
             Thread opener = new Thread(() -> {
@@ -127,34 +123,37 @@ class CaptunTunnelTest {
                     .gateway(gw.url())
                     .name("demo")
                     .token("secret")
-                    .handler(req -> TunnelResponse.text(200, "echo:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8)))
+                    .handler(req -> {
+                        seenUrls.add(String.valueOf(req.header("x-captun-tunnel-url")));
+                        return TunnelResponse.text(200, "echo:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8));
+                    })
                     .listener(events::add)
                     .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0.2))
                     .connect();
             try {
                 opener.join();
                 FakeGateway.Conn c = gw.accept();
-                assertTrue(c.requestLine.startsWith("GET /?captun-connect=1&captun-name=demo&captun-protocol=2 "), c.requestLine);
+                assertTrue(c.requestLine.startsWith("GET /?captun-connect=1&captun-name=demo&captun-protocol=3 "), c.requestLine);
                 assertEquals("captun, " + Tokens.toSubprotocol("secret"), c.headers.get("sec-websocket-protocol"));
 
                 // a request whose body arrives as a fragmented WebSocket message
-                c.sendText(ControlCodec.encode(new Control.Request(1, "POST", "/x", List.of(new Header("a", "b")), false, false)));
+                c.send(new FrameWriter().request(1, "POST", "/x", List.of(new Header("a", "b")), false, false));
                 byte[] body = new byte[40_000];
                 java.util.Arrays.fill(body, (byte) 'z');
-                c.sendBinaryFragmented(DataFrame.encode(DataFrame.DATA, false, 1, body, 0, body.length).array(), 7000);
-                c.sendText(ControlCodec.encode(new Control.End(1)));
-                Control.Response head = (Control.Response) nextFrame(c);
+                c.sendBinaryFragmented(new FrameWriter().data(1, body, 0, body.length, false).toByteArray(), 7000);
+                c.send(new FrameWriter().data(1, new byte[0], 0, 0, true));
+                WireFrame.Response head = (WireFrame.Response) nextFrame(c);
                 assertEquals(200, head.status());
-                DataFrame d = (DataFrame) nextFrame(c);
-                assertEquals("echo:" + "z".repeat(40_000), new String(d.payloadBytes(), StandardCharsets.UTF_8));
-                assertTrue(nextFrame(c) instanceof Control.End);
+                WireFrame.Data d = (WireFrame.Data) nextFrame(c);
+                assertEquals("echo:" + "z".repeat(40_000), new String(d.payload(), StandardCharsets.UTF_8));
+                assertTrue(d.end());
                 assertEquals(200, awaitEvent(TunnelEvent.Request.class).status());
+                assertEquals("http://127.0.0.1/demo", seenUrls.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS), "the URL from ready");
 
                 // ping is answered
-                c.sendText(ControlCodec.encode(new Control.Ping(7)));
+                c.send(new FrameWriter().ping(7));
                 while (true) {
-                    Control ctl = control(c.read());
-                    if (ctl instanceof Control.Pong p) {
+                    if (c.nextFrame() instanceof WireFrame.Pong p) {
                         assertEquals(7, p.nonce());
                         break;
                     }
@@ -169,9 +168,12 @@ class CaptunTunnelTest {
                 ready(c2, "http://127.0.0.1/demo2");
                 assertEquals("http://127.0.0.1/demo2", awaitEvent(TunnelEvent.Connected.class).url());
                 assertEquals("http://127.0.0.1/demo2", t.url());
+                c2.send(new FrameWriter().request(1, "GET", "/again", List.of(), true, false));
+                assertEquals(200, ((WireFrame.Response) nextFrame(c2)).status());
+                assertEquals("http://127.0.0.1/demo2", seenUrls.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS), "the new connection's URL");
 
-                // replaced, the Pekko way (PROTOCOL.md): `close` control frame with 4000, then a plain 1000 close
-                c2.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON)));
+                // replaced, the Pekko way (PROTOCOL.md): CLOSE frame with 4000, then a plain 1000 close
+                c2.send(new FrameWriter().close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON));
                 c2.sendClose(1000, "");
                 awaitEvent(TunnelEvent.Replaced.class);
                 assertEquals(CaptunTunnel.State.REPLACED, t.state());
@@ -238,23 +240,23 @@ class CaptunTunnelTest {
                     .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
                 FakeGateway.Conn c1 = first.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
                 awaitEvent(TunnelEvent.Connected.class);
-                c1.sendText(ControlCodec.encode(new Control.Request(1, "GET", "/slow", List.of(), true, false)));
+                c1.send(new FrameWriter().request(1, "GET", "/slow", List.of(), true, false));
                 java.util.concurrent.CompletableFuture<FakeGateway.Conn> second = acceptAndReady(gw2, "http://127.0.0.1/two");
-                c1.sendText(ControlCodec.encode(new Control.Drain("node shutting down")));
+                c1.send(new FrameWriter().drain("node shutting down"));
                 assertEquals("node shutting down", awaitEvent(TunnelEvent.Draining.class).reason());
                 FakeGateway.Conn c2 = second.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
                 assertEquals("http://127.0.0.1/two", awaitEvent(TunnelEvent.Connected.class).url());
                 assertEquals("http://127.0.0.1/two", t.url());
                 // The request in flight on the old connection still finishes there.
                 release.countDown();
-                Control.Response head = (Control.Response) nextFrame(c1);
+                WireFrame.Response head = (WireFrame.Response) nextFrame(c1);
                 assertEquals(200, head.status());
                 // The old gateway ends the old socket (even announcing 4000): the tunnel stays on the new one.
-                c1.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON)));
+                c1.send(new FrameWriter().close(Protocol.CLOSE_REPLACED, Protocol.CLOSE_REPLACED_REASON));
                 c1.sendClose(1000, "");
-                c2.sendText(ControlCodec.encode(new Control.Request(1, "GET", "/fast", List.of(), true, false)));
+                c2.send(new FrameWriter().request(1, "GET", "/fast", List.of(), true, false));
                 Object f = nextFrame(c2);
-                assertTrue(f instanceof Control.Response r && r.status() == 200, String.valueOf(f));
+                assertTrue(f instanceof WireFrame.Response r && r.status() == 200, String.valueOf(f));
                 assertEquals(CaptunTunnel.State.CONNECTED, t.state());
                 for (TunnelEvent e = events.poll(300, TimeUnit.MILLISECONDS); e != null; e = events.poll(300, TimeUnit.MILLISECONDS)) {
                     assertFalse(e instanceof TunnelEvent.Replaced || e instanceof TunnelEvent.Disconnected
@@ -274,19 +276,55 @@ class CaptunTunnelTest {
                     .backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0)).connect()) {
                 FakeGateway.Conn c1 = first.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
                 awaitEvent(TunnelEvent.Connected.class);
-                c1.sendText(ControlCodec.encode(new Control.Drain("node shutting down")));
+                c1.send(new FrameWriter().drain("node shutting down"));
                 awaitEvent(TunnelEvent.Draining.class);
                 // The move's connect to the only gateway never gets `ready` (it fails after the connect timeout) ...
                 FakeGateway.Conn unready = gw.accept();
                 assertTrue(unready.requestLine.contains("captun-name=demo"), unready.requestLine);
                 // ... and meanwhile the draining node ends the old socket: the SDK then reconnects as after any drop.
-                c1.sendText(ControlCodec.encode(new Control.Close(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down")));
+                c1.send(new FrameWriter().close(Protocol.CLOSE_GOING_AWAY, "Gateway node shutting down"));
                 c1.sendClose(1000, "");
                 FakeGateway.Conn c2 = gw.accept();
                 ready(c2, "http://127.0.0.1/again");
                 assertEquals("http://127.0.0.1/again", awaitEvent(TunnelEvent.Connected.class).url());
                 assertEquals(CaptunTunnel.State.CONNECTED, t.state());
             }
+        }
+    }
+
+    @Test
+    void aTextMessageFromTheGatewayIsAProtocolError() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> handed = acceptAndReady(gw, "http://127.0.0.1/demo");
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204))
+                    .listener(events::add).backoff(new Backoff(Duration.ofMillis(10), 1.5, Duration.ofMillis(50), 0)).connect()) {
+                FakeGateway.Conn c = handed.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                c.sendText("{\"type\":\"ping\",\"nonce\":1}"); // a protocol 2 frame
+                assertEquals(Protocol.CLOSE_PROTOCOL_ERROR, closeCode(c));
+                assertTrue(awaitEvent(TunnelEvent.Disconnected.class).reason().startsWith("4002 text message"));
+                ready(gw.accept(), "http://127.0.0.1/demo"); // and reconnects, as after any drop
+                awaitEvent(TunnelEvent.Connected.class);
+            }
+        }
+    }
+
+    @Test
+    void aGatewayOfAnotherProtocolVersionIsReportedAndClosedWith4002() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> handed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    FakeGateway.Conn c = gw.accept();
+                    c.send(new FrameWriter().ready(new dev.captun.protocol.Control.Ready(2, "demo", "http://127.0.0.1/demo",
+                            Protocol.DEFAULT_WINDOW, 15)));
+                    return c;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            CaptunConnectException e = org.junit.jupiter.api.Assertions.assertThrows(CaptunConnectException.class,
+                    () -> CaptunTunnel.builder().gateway(gw.url()).handler(req -> TunnelResponse.empty(204)).connect());
+            assertEquals("gateway speaks captun protocol version 2, this client speaks " + Protocol.VERSION, e.getMessage());
+            assertEquals(Protocol.CLOSE_PROTOCOL_ERROR, closeCode(handed.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS)));
         }
     }
 }

@@ -3,8 +3,6 @@ package dev.captun.client;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.client.cli.CaptunCli;
-import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
 import dev.captun.protocol.Protocol;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -48,7 +46,7 @@ class CliSessionTest {
     }
 
     private static void ready(FakeGateway.Conn c, String url) throws Exception {
-        c.sendText(ControlCodec.encode(new Control.Ready(1, "demo", url, Protocol.DEFAULT_WINDOW, 15)));
+        c.ready(url);
     }
 
     @Test

@@ -71,7 +71,7 @@ class ConnectFailureTest {
         assertEquals("s3cret", probes.get(0).get("token"));
         assertTrue(upgradeProtocols.get(0).startsWith("captun, captun-token."), upgradeProtocols.get(0));
         for (String u : uris) {
-            assertEquals("/?captun-connect=1&captun-name=demo&captun-protocol=2", u); // never the token
+            assertEquals("/?captun-connect=1&captun-name=demo&captun-protocol=3", u); // never the token
         }
     }
 

@@ -1,5 +1,9 @@
 package dev.captun.client;
 
+import dev.captun.protocol.Control;
+import dev.captun.protocol.FrameWriter;
+import dev.captun.protocol.Protocol;
+import dev.captun.protocol.ProtocolException;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -8,6 +12,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -67,6 +72,8 @@ final class FakeGateway implements AutoCloseable {
         final OutputStream out;
         String requestLine;
         final Map<String, String> headers = new LinkedHashMap<>();
+        /** Frames of a message read but not yet returned by {@link #nextFrame}. */
+        private final ArrayDeque<Object> pending = new ArrayDeque<>();
 
         Conn(Socket socket) throws IOException {
             this.socket = socket;
@@ -101,6 +108,34 @@ final class FakeGateway implements AutoCloseable {
                 int n = Math.min(pieceSize, b.length - off);
                 RawWs.writeFrame(out, off + n >= b.length, off == 0 ? 0x2 : 0x0, java.util.Arrays.copyOfRange(b, off, off + n));
             }
+        }
+
+        /** One binary message: the frames written into {@code w}. */
+        void send(FrameWriter w) throws IOException {
+            sendBinary(w.toByteArray());
+        }
+
+        /** READY for this client's protocol version. */
+        void ready(String url) throws IOException {
+            send(new FrameWriter().ready(new Control.Ready(Protocol.VERSION, "demo", url, Protocol.DEFAULT_WINDOW, 15, "trusted")));
+        }
+
+        /**
+         * The client's next frame ({@link WireFrame}; a message's frames one by one) or, at the end,
+         * the close as a {@link Msg}. A text message from the client fails the test.
+         */
+        Object nextFrame() throws IOException, ProtocolException {
+            while (pending.isEmpty()) {
+                Msg m = read();
+                if (m.closeCode() != 0) {
+                    return m;
+                }
+                if (m.text()) {
+                    throw new AssertionError("the client sent a text message: " + m.string());
+                }
+                pending.addAll(WireFrame.decode(m.data()));
+            }
+            return pending.poll();
         }
 
         synchronized void sendClose(int code, String reason) throws IOException {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captun.client.inspect.Inspector;
-import dev.captun.protocol.Control;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import java.net.http.HttpClient;
@@ -68,7 +67,7 @@ class InspectorWireTest {
             w.wsText(1, "hello");
             assertEquals("text 5", echo.next());
             assertEquals("hello", w.wsRead(1).text());
-            w.control(new Control.WsClose(1, 1000, "bye"));
+            w.wsCloseToClient(1, 1000, "bye");
             assertEquals("close 1000 bye", echo.next());
         }
         JsonNode d = awaitState(1, "closed");
@@ -93,7 +92,7 @@ class InspectorWireTest {
                 w.request(1, "POST", "/up", List.of(new Header("content-type", "text/plain")), false);
                 w.data(1, "part1,");
                 w.data(1, "part2");
-                w.control(new Control.End(1));
+                w.end(1);
                 assertEquals(200, w.response(1).status());
                 Wire.assertBody("got part1,part2", w.bodyUntilEnd(1));
             }

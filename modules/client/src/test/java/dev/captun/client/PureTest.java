@@ -36,11 +36,11 @@ class PureTest {
         // Moving off a draining gateway: the others in list order after it, the draining one (its URL may be a load balancer) last.
         assertArrayEquals(new int[] {2, 0, 1}, Gateways.moveOrder(1, 3));
         assertArrayEquals(new int[] {0}, Gateways.moveOrder(0, 1));
-        assertEquals("ws://127.0.0.1:8080/?captun-connect=1&captun-name=demo&captun-protocol=2",
+        assertEquals("ws://127.0.0.1:8080/?captun-connect=1&captun-name=demo&captun-protocol=3",
                 Gateways.connectUri("http://127.0.0.1:8080/", "demo", true).toString());
-        assertEquals("wss://gw.example/?captun-connect=1&captun-name=demo&captun-protocol=2",
+        assertEquals("wss://gw.example/?captun-connect=1&captun-name=demo&captun-protocol=3",
                 Gateways.connectUri("https://gw.example", "demo", true).toString());
-        assertEquals("https://gw.example/?captun-connect=1&captun-name=a%26b&captun-protocol=2",
+        assertEquals("https://gw.example/?captun-connect=1&captun-name=a%26b&captun-protocol=3",
                 Gateways.connectUri("https://gw.example", "a&b", false).toString());
     }
 

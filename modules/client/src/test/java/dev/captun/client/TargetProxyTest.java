@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.captun.protocol.Control;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.HopByHop;
 import java.io.IOException;
@@ -105,7 +104,7 @@ class TargetProxyTest {
                     new Header("Connection", "x-secret"), new Header("x-secret", "1"), new Header("Proxy-Authorization", "Basic x"),
                     new Header("TE", "trailers"), new Header("Upgrade", "h2c"), new Header("x-keep", "yes"),
                     new Header("x-forwarded-host", "public.example")), true);
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(201, head.status());
             assertBody("GET /echo/a?x=1&y=%20 0", w.bodyUntilEnd(1));
             List<String> custom = head.headers().stream().filter(h -> h.name().equalsIgnoreCase("x-custom")).map(Header::value).toList();
@@ -133,7 +132,7 @@ class TargetProxyTest {
                     new Header("Content-Type", "text/plain")), false);
             w.data(1, "hello ");
             w.data(1, "world");
-            w.control(new Control.End(1));
+            w.end(1);
             assertEquals(201, w.response(1).status());
             assertBody("POST /echo 11", w.bodyUntilEnd(1));
             assertEquals("hello world", seenBodies.get("post"));
@@ -146,7 +145,7 @@ class TargetProxyTest {
         try (Wire w = wire()) {
             w.request(1, "PATCH", "/echo", List.of(new Header("x-key", "patch"), new Header("Transfer-Encoding", "chunked")), false);
             w.data(1, "{\"a\":1}");
-            w.control(new Control.End(1));
+            w.end(1);
             assertEquals(201, w.response(1).status());
             assertBody("PATCH /echo 7", w.bodyUntilEnd(1));
             assertEquals("{\"a\":1}", seenBodies.get("patch"));
@@ -157,7 +156,7 @@ class TargetProxyTest {
     void emptyBodyThatWasAnnouncedAsStreamedIsSentWithoutBody() throws Exception {
         try (Wire w = wire()) {
             w.request(1, "DELETE", "/echo/x", List.of(new Header("x-key", "delete")), false);
-            w.control(new Control.End(1));
+            w.end(1);
             assertEquals(201, w.response(1).status());
             assertBody("DELETE /echo/x 0", w.bodyUntilEnd(1));
         }
@@ -167,7 +166,7 @@ class TargetProxyTest {
     void redirectsAreNotFollowed() throws Exception {
         try (Wire w = wire()) {
             w.request(1, "GET", "/redirect", List.of(), true);
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(302, head.status());
             assertEquals("/elsewhere", Wire.header(head.headers(), "location"));
         }
@@ -182,7 +181,7 @@ class TargetProxyTest {
         TargetProxy proxy = new TargetProxy(java.net.URI.create("http://127.0.0.1:" + closedPort + "/app/"), () -> "demo");
         try (Wire w = new Wire(proxy, 1024)) {
             w.request(1, "GET", "/page", List.of(), true);
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(502, head.status());
             assertEquals("text/plain; charset=utf-8", Wire.header(head.headers(), "content-type"));
             assertEquals("no-store", Wire.header(head.headers(), "cache-control"));
@@ -201,7 +200,7 @@ class TargetProxyTest {
         TargetProxy proxy = new TargetProxy(java.net.URI.create("http://no-such-host.invalid:3000"), () -> "demo");
         try (Wire w = new Wire(proxy, 1024)) {
             w.request(1, "GET", "/", List.of(), true);
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(502, head.status());
             String body = new String(w.bodyUntilEnd(1), StandardCharsets.UTF_8);
             assertTrue(body.startsWith("Tunnel \"demo\" could not reach its local service at http://no-such-host.invalid:3000: unknown host"), body);
@@ -217,10 +216,9 @@ class TargetProxyTest {
             assertEquals(200, w.response(1).status());
             StringBuilder got = new StringBuilder();
             while (!got.toString().contains("data: 2\n\n")) {
-                Object o = w.nextNonCredit(1);
-                got.append(new String(((dev.captun.protocol.DataFrame) o).payloadBytes(), StandardCharsets.UTF_8));
+                got.append(new String(w.nextData(1).payload(), StandardCharsets.UTF_8));
             }
-            w.control(new Control.Reset(1, "client went away"));
+            w.reset(1, "client went away");
             assertTrue(sseClosed.await(20, TimeUnit.SECONDS), "local SSE connection should be closed after a reset");
         }
     }

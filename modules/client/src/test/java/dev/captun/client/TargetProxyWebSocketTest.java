@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captun.protocol.Control;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import java.net.ServerSocket;
@@ -40,7 +39,7 @@ class TargetProxyWebSocketTest {
 
     private void open(int id, String path, List<Header> headers) throws Exception {
         w.wsRequest(id, path, headers);
-        Control.Response r = w.response(id);
+        WireFrame.Response r = w.response(id);
         assertEquals(101, r.status(), "local upgrade failed: " + r);
     }
 
@@ -56,7 +55,7 @@ class TargetProxyWebSocketTest {
                 new Header("X-Hop", "1"),
                 new Header("Content-Length", "0"),
                 new Header("x-forwarded-proto", "https")));
-        Control.Response r = w.response(1);
+        WireFrame.Response r = w.response(1);
         assertEquals(101, r.status());
         assertEquals("v2", Wire.header(r.headers(), "sec-websocket-protocol"));
         Map<String, String> seen = local.nextRequest();
@@ -68,14 +67,14 @@ class TargetProxyWebSocketTest {
         assertEquals("https", seen.get("x-forwarded-proto"));
         assertEquals("127.0.0.1:" + local.server.getLocalPort(), seen.get("host"));
         assertNull(seen.get("x-hop"));
-        w.control(new Control.WsClose(1, 1000, ""));
+        w.wsCloseToClient(1, 1000, "");
         assertEquals("1000 ", local.nextClose());
     }
 
     @Test
     void noSubprotocolWhenTheLocalServiceChoosesNone() throws Exception {
         w.wsRequest(1, "/", List.of(new Header("sec-websocket-protocol", "v1")));
-        Control.Response r = w.response(1);
+        WireFrame.Response r = w.response(1);
         assertEquals(101, r.status());
         assertNull(Wire.header(r.headers(), "sec-websocket-protocol"));
     }
@@ -104,27 +103,27 @@ class TargetProxyWebSocketTest {
     @Test
     void closeCodesTravelBothWays() throws Exception {
         open(1, "/a", List.of());
-        w.control(new Control.WsClose(1, 4001, "done"));
+        w.wsCloseToClient(1, 4001, "done");
         assertEquals("4001 done", local.nextClose());
         assertEquals(101, w.event().status());
 
         open(2, "/b", List.of());
         w.wsText(2, "close:4002:server bye");
-        Control.WsClose c = w.wsClose(2);
+        WireFrame.WsClose c = w.wsClose(2);
         assertEquals(4002, c.code());
         assertEquals("server bye", c.reason());
         assertTrue(local.nextClose().startsWith("4002"), "java.net.http echoes the server's close");
 
         // codes java.net.http cannot send travel as 1000, reason kept
         open(3, "/c", List.of());
-        w.control(new Control.WsClose(3, 1001, "going away"));
+        w.wsCloseToClient(3, 1001, "going away");
         assertEquals("1000 going away", local.nextClose());
     }
 
     @Test
     void localRefusalIsRelayedWithStatusAndBody() throws Exception {
         w.wsRequest(1, "/refuse", List.of());
-        Control.Response r = w.response(1);
+        WireFrame.Response r = w.response(1);
         assertEquals(403, r.status());
         assertEquals("text/plain; charset=utf-8", Wire.header(r.headers(), "content-type"));
         Wire.assertBody("forbidden here", w.bodyUntilEnd(1));
@@ -138,8 +137,8 @@ class TargetProxyWebSocketTest {
         }
         try (TargetProxy dead = new TargetProxy(URI.create("http://127.0.0.1:" + port)); Wire w2 = new Wire(dead, Protocol.DEFAULT_WINDOW)) {
             w2.wsRequest(1, "/", List.of());
-            Object o = w2.nextNonCredit(1);
-            assertTrue(o instanceof Control.Reset, "expected reset, got " + o);
+            WireFrame o = w2.nextNonCredit(1);
+            assertTrue(o instanceof WireFrame.Reset, "expected reset, got " + o);
         }
     }
 
@@ -147,7 +146,7 @@ class TargetProxyWebSocketTest {
     void gatewayResetAbortsTheLocalSocketAndOtherStreamsGoOn() throws Exception {
         open(1, "/a", List.of());
         open(2, "/b", List.of());
-        w.control(new Control.Reset(1, "public client gone"));
+        w.reset(1, "public client gone");
         assertEquals(101, w.event().status());
         w.wsText(2, "still here");
         assertEquals("still here", w.wsRead(2).text());
@@ -157,7 +156,7 @@ class TargetProxyWebSocketTest {
     void oversizeLocalMessageCloses4009() throws Exception {
         open(1, "/big", List.of());
         w.wsText(1, "frag:" + (Protocol.MAX_TUNNELED_WS_MESSAGE + 1));
-        Control.WsClose c = w.wsClose(1);
+        WireFrame.WsClose c = w.wsClose(1);
         assertEquals(Protocol.CLOSE_MESSAGE_TOO_LARGE, c.code());
         assertEquals(Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON, c.reason());
         assertEquals("4009 " + Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON, local.nextClose());

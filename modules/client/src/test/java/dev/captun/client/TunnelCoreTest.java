@@ -8,13 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,58 +32,115 @@ class TunnelCoreTest {
     void readyVersionWindowAndPing() throws Exception {
         try (Wire w = new Wire(req -> TunnelResponse.empty(204), WINDOW)) {
             assertEquals("http://gw/demo", w.core.ready().get().url());
+            assertEquals("trusted", w.core.ready().get().policy());
             assertEquals(WINDOW, w.core.window());
-            w.control(new Control.Ping(42));
+            w.ping(42);
             assertEquals(42, w.pong().nonce());
         }
     }
 
     @Test
-    void unknownProtocolVersionIsAProtocolError() {
-        TunnelCore core = new TunnelCore(new Wire.NoOp(), req -> null, Runnable::run, null);
-        assertThrows(ProtocolException.class,
-                () -> core.onText(ControlCodec.encode(new Control.Ready(Protocol.VERSION + 1, "n", "u", 1, 15))));
-        assertTrue(core.ready().isCompletedExceptionally());
+    void aGatewayOfAnotherProtocolVersionIsAProtocolError() {
+        for (int version : new int[] {2, Protocol.VERSION + 1}) {
+            TunnelCore core = new TunnelCore(new Wire.NoOp(), req -> null, Runnable::run, null);
+            ProtocolException e = assertThrows(ProtocolException.class, () -> core.onMessage(
+                    ByteBuffer.wrap(new FrameWriter().ready(new Control.Ready(version, "n", "u", 1, 15)).toByteArray())));
+            assertEquals("gateway speaks captun protocol version " + version + ", this client speaks " + Protocol.VERSION, e.getMessage());
+            assertTrue(core.ready().isCompletedExceptionally());
+        }
     }
 
     @Test
-    void protocolTwoCarriesSmallBodiesInsideTheHeads() throws Exception {
+    void framesTheClientNeverReceivesAreProtocolErrors() throws Exception {
+        TunnelCore fresh = new TunnelCore(new Wire.NoOp(), req -> TunnelResponse.empty(204), Runnable::run, null);
+        assertThrows(ProtocolException.class, () -> fresh.onMessage(
+                ByteBuffer.wrap(new FrameWriter().request(1, "GET", "/", List.of(), true, false).toByteArray())), "request before ready");
+        try (Wire w = new Wire(req -> TunnelResponse.empty(204), WINDOW)) {
+            assertThrows(ProtocolException.class, () -> w.send(new FrameWriter().response(1, 200, List.of(), true)));
+            assertThrows(ProtocolException.class, () -> w.send(new FrameWriter().ready(new Control.Ready(Protocol.VERSION, "n", "u", 1, 15))),
+                    "a second ready");
+            assertThrows(ProtocolException.class, () -> w.core.onMessage(ByteBuffer.wrap(new byte[] {1, 2, 3})));
+        }
+    }
+
+    @Test
+    void aSmallExchangeIsOneMessageEachWay() throws Exception {
         try (Wire w = new Wire(req -> TunnelResponse.text(200, "got:" + new String(req.body().readAllBytes(), StandardCharsets.UTF_8)),
-                WINDOW, 2)) {
-            w.core.onText(ControlCodec.encode(new Control.Request(1, "POST", "/x", List.of(), true, false,
-                    "hi".getBytes(StandardCharsets.UTF_8))));
-            Control.Response head = w.response(1);
+                WINDOW)) {
+            byte[] hi = "hi".getBytes(StandardCharsets.UTF_8);
+            w.send(new FrameWriter().request(1, "POST", "/x", List.of(), false, false).data(1, hi, 0, hi.length, true));
+            List<WireFrame> answer = w.messages.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals(2, answer.size(), "head and body in one message: " + answer);
+            WireFrame.Response head = (WireFrame.Response) answer.get(0);
             assertEquals(200, head.status());
-            assertTrue(head.end());
-            assertEquals("got:hi", new String(head.body(), StandardCharsets.UTF_8));
-            assertEquals("6", Wire.header(head.headers(), "content-length"));
-            // One frame was the whole exchange: no DATA, no end, and no credit for bytes that never used any.
-            assertNull(w.stream(1).poll(200, TimeUnit.MILLISECONDS));
-            assertEquals(200, w.event().status());
-        }
-    }
-
-    @Test
-    void protocolTwoBatchesSeveralFramesInOneTextMessage() throws Exception {
-        try (Wire w = new Wire(req -> TunnelResponse.text(200, req.path()), WINDOW, 2)) {
-            w.core.onText(ControlCodec.encode(new Control.Request(1, "GET", "/one", List.of(), true, false)) + "\n"
-                    + ControlCodec.encode(new Control.Request(2, "GET", "/two", List.of(), true, false)));
-            assertEquals("/one", new String(w.response(1).body(), StandardCharsets.UTF_8));
-            assertEquals("/two", new String(w.response(2).body(), StandardCharsets.UTF_8));
-            assertTrue(w.core.batching());
-        }
-    }
-
-    @Test
-    void protocolTwoStreamsBodiesOverTheInlineLimit() throws Exception {
-        byte[] big = new byte[Protocol.INLINE_BODY_MAX + 1];
-        java.util.Arrays.fill(big, (byte) 'x');
-        try (Wire w = new Wire(req -> TunnelResponse.bytes(200, big), 1024 * 1024, 2)) {
-            w.request(1, "GET", "/big", List.of(), true);
-            Control.Response head = w.response(1);
             assertFalse(head.end());
-            assertNull(head.body());
+            assertEquals("6", Wire.header(head.headers(), "content-length"));
+            WireFrame.Data body = (WireFrame.Data) answer.get(1);
+            assertTrue(body.end());
+            assertBody("got:hi", body.payload());
+            // No credit for a request body that ended, nor anything else on the stream.
+            assertEquals(200, w.event().status());
+            assertNull(w.messages.poll(200, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Test
+    void anEmptyBodyIsAResponseHeadWithEnd() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.empty(204), WINDOW)) {
+            w.request(1, "GET", "/", List.of(), true);
+            List<WireFrame> answer = w.messages.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals(1, answer.size(), answer.toString());
+            WireFrame.Response head = (WireFrame.Response) answer.get(0);
+            assertEquals(204, head.status());
+            assertTrue(head.end());
+            assertNull(Wire.header(head.headers(), "content-length"));
+        }
+    }
+
+    @Test
+    void severalRequestsInOneMessageAreAllAnswered() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.text(200, req.path()), WINDOW)) {
+            w.send(new FrameWriter().request(1, "GET", "/one", List.of(), true, false).request(2, "GET", "/two", List.of(), true, false));
+            assertEquals(200, w.response(1).status());
+            assertBody("/one", w.bodyUntilEnd(1));
+            assertEquals(200, w.response(2).status());
+            assertBody("/two", w.bodyUntilEnd(2));
+        }
+    }
+
+    @Test
+    void theHandlerSeesTheTunnelUrlFromReadyAndNoOtherOne() throws Exception {
+        try (Wire w = new Wire(req -> TunnelResponse.text(200, String.join(",", req.headers().stream()
+                .filter(h -> h.name().equalsIgnoreCase("x-captun-tunnel-url")).map(Header::value).toList())), WINDOW)) {
+            w.request(1, "GET", "/", List.of(new Header("X-Captun-Tunnel-Url", "http://evil/"), new Header("a", "b")), true);
+            w.response(1);
+            assertBody(Wire.URL, w.bodyUntilEnd(1));
+        }
+    }
+
+    @Test
+    void aKnownBodyOverOneDataFrameGoesAsSeveralUnderCreditTheLastWithEnd() throws Exception {
+        byte[] big = new byte[Protocol.MAX_DATA_PAYLOAD + 1];
+        Arrays.fill(big, (byte) 'x');
+        try (Wire w = new Wire(req -> TunnelResponse.bytes(200, big), 1024 * 1024)) {
+            w.request(1, "GET", "/big", List.of(), true);
+            List<WireFrame> first = w.messages.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals(2, first.size(), "the head leaves with the first part: " + first);
+            assertFalse(((WireFrame.Response) first.get(0)).end());
+            assertEquals(String.valueOf(big.length), Wire.header(((WireFrame.Response) first.get(0)).headers(), "content-length"));
+            w.response(1);
             assertEquals(big.length, w.bodyUntilEnd(1).length);
+        }
+        // A window smaller than the body: the rest waits for credit.
+        try (Wire w = new Wire(req -> TunnelResponse.bytes(200, new byte[3 * WINDOW]), WINDOW)) {
+            w.request(1, "GET", "/", List.of(), true);
+            w.response(1);
+            WireFrame.Data d = w.nextData(1);
+            assertEquals(WINDOW, d.payload().length);
+            assertFalse(d.end());
+            assertNull(w.stream(1).poll(150, TimeUnit.MILLISECONDS));
+            w.credit(1, WINDOW);
+            assertEquals(2 * WINDOW, w.bodyUntilEnd(1).length);
         }
     }
 
@@ -98,8 +155,8 @@ class TunnelCoreTest {
             w.request(1, "POST", "/up?q=1", List.of(new Header("x-test", "yes")), false);
             w.data(1, "hello ");
             w.data(1, "world");
-            w.control(new Control.End(1));
-            Control.Response head = w.response(1);
+            w.end(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(201, head.status());
             assertFalse(head.end());
             assertEquals("1", Wire.header(head.headers(), "x-a"));
@@ -131,12 +188,12 @@ class TunnelCoreTest {
             // 100 of 1024 read: below window/4 and not everything held -> no credit yet
             assertNull(w.stream(1).poll(200, TimeUnit.MILLISECONDS));
             readMore.countDown();
-            Object credit = w.next(1);
-            assertTrue(credit instanceof Control.Credit, "expected credit, got " + credit);
-            int granted = ((Control.Credit) credit).bytes();
+            WireFrame credit = w.next(1);
+            assertTrue(credit instanceof WireFrame.Credit, "expected credit, got " + credit);
+            int granted = ((WireFrame.Credit) credit).bytes();
             assertEquals(WINDOW, granted); // everything held consumed -> all granted at once
             w.data(1, new byte[10]);
-            w.control(new Control.End(1));
+            w.end(1);
             assertEquals(200, w.response(1).status());
             assertBody(String.valueOf(WINDOW + 10), w.bodyUntilEnd(1));
         }
@@ -174,8 +231,9 @@ class TunnelCoreTest {
             while (got.size() < total) {
                 int outstanding = 0;
                 while (outstanding < WINDOW && got.size() < total) {
-                    DataFrame f = (DataFrame) w.nextNonCredit(1);
-                    byte[] b = f.payloadBytes();
+                    WireFrame.Data f = w.nextData(1);
+                    assertFalse(f.end());
+                    byte[] b = f.payload();
                     got.write(b);
                     outstanding += b.length;
                     assertTrue(outstanding <= WINDOW, "more than the window outstanding: " + outstanding);
@@ -183,10 +241,11 @@ class TunnelCoreTest {
                 if (got.size() < total) {
                     // window exhausted: nothing more until credit arrives
                     assertNull(w.stream(1).poll(150, TimeUnit.MILLISECONDS));
-                    w.control(new Control.Credit(1, outstanding));
+                    w.credit(1, outstanding);
                 }
             }
-            assertTrue(w.nextNonCredit(1) instanceof Control.End);
+            WireFrame.Data end = w.nextData(1);
+            assertTrue(end.end() && end.payload().length == 0, "a streamed body ends with an empty DATA END: " + end);
             assertTrue(Arrays.equals(payload, got.toByteArray()));
         }
     }
@@ -202,10 +261,10 @@ class TunnelCoreTest {
         }).header("content-type", "text/event-stream"), WINDOW)) {
             w.request(1, "GET", "/events", List.of(), true);
             w.response(1);
-            assertBody("data: 1\n\n", ((DataFrame) w.nextNonCredit(1)).payloadBytes());
+            assertBody("data: 1\n\n", w.nextData(1).payload());
             secondEvent.countDown();
-            assertBody("data: 2\n\n", ((DataFrame) w.nextNonCredit(1)).payloadBytes());
-            assertTrue(w.nextNonCredit(1) instanceof Control.End);
+            assertBody("data: 2\n\n", w.nextData(1).payload());
+            assertTrue(w.nextData(1).end());
         }
     }
 
@@ -228,14 +287,14 @@ class TunnelCoreTest {
             w.response(1);
             int got = 0;
             while (got < WINDOW) {
-                got += ((DataFrame) w.nextNonCredit(1)).payloadBytes().length;
+                got += w.nextData(1).payload().length;
             }
             // stream 1 now waits for credit; stream 2 completes meanwhile
             w.request(2, "GET", "/fast", List.of(), true);
             assertEquals(200, w.response(2).status());
             assertBody("fast", w.bodyUntilEnd(2));
             assertNull(w.stream(1).poll(50, TimeUnit.MILLISECONDS));
-            w.control(new Control.Credit(1, got));
+            w.credit(1, got);
             assertEquals(3 * WINDOW, w.bodyUntilEnd(1).length);
         }
     }
@@ -269,19 +328,19 @@ class TunnelCoreTest {
         }, WINDOW)) {
             w.request(7, "POST", "/", List.of(), false);
             w.response(7);
-            w.control(new Control.Reset(7, "client went away"));
+            w.reset(7, "client went away");
             assertTrue(writerError.get(20, TimeUnit.SECONDS) instanceof IOException);
             assertTrue(readerError.get(20, TimeUnit.SECONDS) instanceof IOException);
             assertTrue(abortedSeen.get());
             TunnelEvent.Request ev = w.event();
             assertEquals(200, ev.status());
             // the SDK does not answer a gateway reset with its own reset or end
-            List<Object> rest = new ArrayList<>();
+            List<WireFrame> rest = new ArrayList<>();
             w.stream(7).drainTo(rest);
-            assertTrue(rest.stream().allMatch(o -> o instanceof DataFrame), "unexpected frames " + rest);
+            assertTrue(rest.stream().allMatch(o -> o instanceof WireFrame.Data d && !d.end()), "unexpected frames " + rest);
             // frames for the finished stream are ignored
             w.data(7, "late");
-            w.control(new Control.Credit(7, 10));
+            w.credit(7, 10);
         }
     }
 
@@ -291,8 +350,8 @@ class TunnelCoreTest {
             throw new IllegalStateException("boom");
         }, WINDOW)) {
             w.request(3, "GET", "/", List.of(), true);
-            Object o = w.nextNonCredit(3);
-            assertTrue(o instanceof Control.Reset, "expected reset, got " + o);
+            WireFrame o = w.nextNonCredit(3);
+            assertTrue(o instanceof WireFrame.Reset, "expected reset, got " + o);
             assertEquals(502, w.event().status());
         }
     }
@@ -305,8 +364,8 @@ class TunnelCoreTest {
         }), WINDOW)) {
             w.request(3, "GET", "/", List.of(), true);
             w.response(3);
-            assertTrue(w.nextNonCredit(3) instanceof DataFrame);
-            assertTrue(w.nextNonCredit(3) instanceof Control.Reset);
+            assertTrue(w.nextNonCredit(3) instanceof WireFrame.Data d && !d.end());
+            assertTrue(w.nextNonCredit(3) instanceof WireFrame.Reset);
         }
     }
 
@@ -318,7 +377,7 @@ class TunnelCoreTest {
             return TunnelResponse.empty(500);
         }, WINDOW)) {
             w.request(1, "GET", "/__captun/health?x=1", List.of(), true);
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(200, head.status());
             assertEquals("application/json", Wire.header(head.headers(), "content-type"));
             assertBody("{\"ok\":true}", w.bodyUntilEnd(1));
@@ -331,8 +390,8 @@ class TunnelCoreTest {
     @Test
     void anOrdinaryResponseToAWebSocketUpgradeIsRelayedAsTheRefusal() throws Exception {
         try (Wire w = new Wire(req -> TunnelResponse.text(426, "plain HTTP only"), WINDOW)) {
-            w.control(new Control.Request(1, "GET", "/ws", List.of(), true, true));
-            Control.Response head = w.response(1);
+            w.wsRequest(1, "/ws", List.of());
+            WireFrame.Response head = w.response(1);
             assertEquals(426, head.status());
             assertBody("plain HTTP only", w.bodyUntilEnd(1));
         }

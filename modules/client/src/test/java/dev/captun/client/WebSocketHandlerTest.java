@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captun.protocol.Control;
-import dev.captun.protocol.DataFrame;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import java.nio.ByteBuffer;
@@ -101,7 +99,7 @@ class WebSocketHandlerTest {
         }, Protocol.DEFAULT_WINDOW)) {
             w.wsRequest(1, "/ws?room=1", List.of(new Header("sec-websocket-protocol", "chat, superchat"),
                     new Header("Sec-WebSocket-Protocol", "other")));
-            Control.Response head = w.response(1);
+            WireFrame.Response head = w.response(1);
             assertEquals(101, head.status());
             assertEquals("superchat", Wire.header(head.headers(), "sec-websocket-protocol"));
             assertEquals(List.of("chat", "superchat", "other"), offered.get());
@@ -145,10 +143,9 @@ class WebSocketHandlerTest {
             // without credit: exactly one window's worth goes out, then nothing
             int seen = 0;
             while (seen < window) {
-                Object o = w.next(1);
-                DataFrame f = (DataFrame) o;
+                WireFrame.WsFragment f = (WireFrame.WsFragment) w.next(1);
                 assertFalse(f.fin());
-                seen += f.payload().remaining();
+                seen += f.payload().length;
             }
             assertEquals(window, seen);
             assertNull(w.stream(1).poll(200, TimeUnit.MILLISECONDS), "sent beyond the window");
@@ -159,18 +156,18 @@ class WebSocketHandlerTest {
             int outstanding = window;
             int received = window;
             while (received < a.length) {
-                w.control(new Control.Credit(1, 1000));
+                w.credit(1, 1000);
                 outstanding -= 1000;
                 while (outstanding < window && received < a.length) {
-                    DataFrame f = (DataFrame) w.next(1);
-                    outstanding += f.payload().remaining();
-                    received += f.payload().remaining();
+                    WireFrame.WsFragment f = (WireFrame.WsFragment) w.next(1);
+                    outstanding += f.payload().length;
+                    received += f.payload().length;
                     assertTrue(outstanding <= window, "outstanding " + outstanding + " > window");
                 }
             }
             assertEquals(a.length, received);
             first.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
-            w.control(new Control.Credit(1, window));
+            w.credit(1, window);
             assertEquals("after", w.wsRead(1).text());
             second.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
         }
@@ -197,11 +194,11 @@ class WebSocketHandlerTest {
                 boolean fin = off + 1024 == big.length;
                 w.wsFragment(1, false, fin, big, off, 1024);
                 while (!fin && off + 1024 - credited > window - 1024) {
-                    credited += ((Control.Credit) w.next(1)).bytes(); // wait for room for the next fragment
+                    credited += ((WireFrame.Credit) w.next(1)).bytes(); // wait for room for the next fragment
                 }
             }
             while (credited < big.length - 1024) {
-                credited += ((Control.Credit) w.next(1)).bytes();
+                credited += ((WireFrame.Credit) w.next(1)).bytes();
             }
             assertEquals(big.length - 1024, credited);
             assertEquals(3 * window, got.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS));
@@ -211,7 +208,7 @@ class WebSocketHandlerTest {
             release.countDown();
             int rest = 0;
             while (rest < 1024 + 2000) {
-                rest += ((Control.Credit) w.next(1)).bytes();
+                rest += ((WireFrame.Credit) w.next(1)).bytes();
             }
             assertEquals(1024 + 2000, rest);
             assertEquals(2000, got.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS));
@@ -226,7 +223,7 @@ class WebSocketHandlerTest {
             assertEquals(101, w.response(3).status());
             assertEquals("open null", echo.next());
             w.wsText(3, "last words");
-            w.control(new Control.WsClose(3, 4001, "done"));
+            w.wsCloseToClient(3, 4001, "done");
             assertEquals("text 10", echo.next());
             assertEquals("close 4001 done", echo.next());
             TunnelEvent.Request ev = w.event();
@@ -251,7 +248,7 @@ class WebSocketHandlerTest {
             assertTrue(ex.getCause() instanceof java.io.IOException);
             assertEquals("one", w.wsRead(1).text());
             assertEquals(70_000, w.wsRead(1).binary().length);
-            Control.WsClose c = w.wsClose(1);
+            WireFrame.WsClose c = w.wsClose(1);
             assertEquals(4001, c.code());
             assertEquals("bye", c.reason());
             assertEquals("open null", echo.next());
@@ -278,7 +275,7 @@ class WebSocketHandlerTest {
             assertEquals(200, w.response(2).status());
             Wire.assertBody("plain", w.bodyUntilEnd(2));
             w.wsFragment(1, false, true, new byte[1], 0, 1); // 16 MiB + 1
-            Control.WsClose c = w.wsClose(1);
+            WireFrame.WsClose c = w.wsClose(1);
             assertEquals(Protocol.CLOSE_MESSAGE_TOO_LARGE, c.code());
             assertEquals(Protocol.CLOSE_MESSAGE_TOO_LARGE_REASON, c.reason());
             assertEquals("close 4009 Message too large to tunnel", echo.next());
@@ -299,7 +296,7 @@ class WebSocketHandlerTest {
             CompletableFuture<Void> f = ws.sendBinary(new byte[Protocol.MAX_TUNNELED_WS_MESSAGE + 1]);
             ExecutionException ex = assertThrows(ExecutionException.class, f::get);
             assertTrue(ex.getCause() instanceof IllegalArgumentException);
-            Control.WsClose c = w.wsClose(1);
+            WireFrame.WsClose c = w.wsClose(1);
             assertEquals(4009, c.code());
             assertEquals("open null", echo.next());
             assertEquals("close 4009 Message too large to tunnel", echo.next());
@@ -310,7 +307,7 @@ class WebSocketHandlerTest {
     void refusalIsAnOrdinaryResponse() throws Exception {
         try (Wire w = new Wire(req -> TunnelResponse.text(403, "no sockets here"), Protocol.DEFAULT_WINDOW)) {
             w.wsRequest(1, "/", List.of());
-            Control.Response r = w.response(1);
+            WireFrame.Response r = w.response(1);
             assertEquals(403, r.status());
             Wire.assertBody("no sockets here", w.bodyUntilEnd(1));
             assertEquals(403, w.event().status());
@@ -322,9 +319,9 @@ class WebSocketHandlerTest {
         try (Wire w = new Wire(req -> req.path().equals("/bare") ? TunnelResponse.empty(101)
                 : TunnelResponse.webSocket(null, new TunnelWebSocket.Listener() {}), Protocol.DEFAULT_WINDOW)) {
             w.wsRequest(1, "/bare", List.of());
-            assertTrue(w.nextNonCredit(1) instanceof Control.Reset);
+            assertTrue(w.nextNonCredit(1) instanceof WireFrame.Reset);
             w.request(2, "GET", "/http", List.of(), true);
-            assertTrue(w.nextNonCredit(2) instanceof Control.Reset);
+            assertTrue(w.nextNonCredit(2) instanceof WireFrame.Reset);
         }
     }
 
@@ -340,7 +337,7 @@ class WebSocketHandlerTest {
             assertEquals(101, w.response(2).status());
             assertEquals("open null", a.next());
             assertEquals("open null", b.next());
-            w.control(new Control.Reset(1, "public client gone"));
+            w.reset(1, "public client gone");
             assertEquals("close 1001 Tunnel client disconnected", a.next());
             TunnelWebSocket bs = b.opened.get();
             w.core.shutdown("dropped");
@@ -368,7 +365,7 @@ class WebSocketHandlerTest {
             w.wsRequest(1, "/", List.of());
             assertEquals(101, w.response(1).status());
             w.wsText(1, "x");
-            Control.WsClose c = w.wsClose(1);
+            WireFrame.WsClose c = w.wsClose(1);
             assertEquals(1011, c.code());
             assertEquals("1011 Handler failed", closes.poll(Wire.WAIT_SECONDS, TimeUnit.SECONDS));
         }

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.captun.protocol.Control;
-import dev.captun.protocol.ControlCodec;
-import dev.captun.protocol.DataFrame;
+import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
+import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -20,12 +20,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** In-memory gateway side for driving a {@link TunnelCore}: feeds frames in, sorts frames out per stream. */
+/**
+ * In-memory gateway side for driving a {@link TunnelCore}: feeds protocol 3 messages in, decodes
+ * what the client sends ({@link WireFrame}) and sorts the frames per stream.
+ */
 class Wire implements TunnelCore.Outbound, AutoCloseable {
     static final long WAIT_SECONDS = 20;
+    static final String URL = "http://gw/demo";
 
-    final LinkedBlockingQueue<Object> session = new LinkedBlockingQueue<>();
-    final ConcurrentHashMap<Integer, LinkedBlockingQueue<Object>> streams = new ConcurrentHashMap<>();
+    final LinkedBlockingQueue<WireFrame> session = new LinkedBlockingQueue<>();
+    final ConcurrentHashMap<Integer, LinkedBlockingQueue<WireFrame>> streams = new ConcurrentHashMap<>();
+    /** Every message the client sent, as its frames (one {@code sendBinary} call each). */
+    final LinkedBlockingQueue<List<WireFrame>> messages = new LinkedBlockingQueue<>();
     final LinkedBlockingQueue<TunnelEvent> events = new LinkedBlockingQueue<>();
     final ExecutorService workers = Executors.newCachedThreadPool();
     final TunnelCore core;
@@ -33,61 +39,50 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
     /** Per stream: WS bytes sent to the client minus credit it granted (guarded by {@code this}). */
     private final java.util.HashMap<Integer, Long> wsOutstanding = new java.util.HashMap<>();
 
-    /** A gateway speaking protocol 1 (no inline bodies): every body travels as DATA frames. */
     Wire(TunnelHandler handler, int window) throws ProtocolException {
-        this(handler, window, 1);
-    }
-
-    Wire(TunnelHandler handler, int window, int version) throws ProtocolException {
         this.window = window;
         core = new TunnelCore(this, handler, workers, events::add);
-        core.onText(ControlCodec.encode(new Control.Ready(version, "demo", "http://gw/demo", window, 15)));
+        send(new FrameWriter().ready(new Control.Ready(Protocol.VERSION, "demo", URL, window, 15, "trusted")));
     }
 
-    LinkedBlockingQueue<Object> stream(int id) {
+    LinkedBlockingQueue<WireFrame> stream(int id) {
         return streams.computeIfAbsent(id, k -> new LinkedBlockingQueue<>());
     }
 
     @Override
-    public void sendText(String text) {
-        Control c;
+    public void sendBinary(ByteBuffer frames) {
+        List<WireFrame> decoded;
         try {
-            c = ControlCodec.decode(text);
+            decoded = WireFrame.decode(frames.duplicate());
         } catch (ProtocolException e) {
-            throw new AssertionError("client sent a bad control frame: " + text, e);
+            throw new AssertionError("client sent a bad message", e);
         }
-        int id = c instanceof Control.Response r ? r.id() : c instanceof Control.End e ? e.id()
-                : c instanceof Control.Credit cr ? cr.id() : c instanceof Control.Reset rs ? rs.id()
-                : c instanceof Control.WsClose wc ? wc.id() : 0;
-        if (c instanceof Control.Credit cr) {
-            synchronized (this) {
-                wsOutstanding.merge(cr.id(), (long) -cr.bytes(), Long::sum);
-                notifyAll();
+        messages.add(decoded);
+        for (WireFrame f : decoded) {
+            assertTrue(!(f instanceof WireFrame.Data d) || d.payload().length > 0 || d.end(), "empty DATA frame without END");
+            if (f instanceof WireFrame.Credit cr) {
+                synchronized (this) {
+                    wsOutstanding.merge(cr.stream(), (long) -cr.bytes(), Long::sum);
+                    notifyAll();
+                }
             }
-        }
-        (id == 0 ? session : stream(id)).add(c);
-    }
-
-    @Override
-    public void sendBinary(ByteBuffer frame) {
-        try {
-            DataFrame f = DataFrame.decode(frame);
-            assertTrue(f.kind() != DataFrame.DATA || f.payload().remaining() > 0, "empty DATA frame sent");
-            assertTrue(f.payload().remaining() <= 64 * 1024, "DATA frame over 64 KiB");
-            stream(f.streamId()).add(new DataFrame(f.kind(), f.fin(), f.streamId(), ByteBuffer.wrap(f.payloadBytes())));
-        } catch (ProtocolException e) {
-            throw new AssertionError(e);
+            (f.stream() == 0 ? session : stream(f.stream())).add(f);
         }
     }
 
     // ---- gateway → client ----
 
+    /** One message made of the frames written into {@code w}. */
+    void send(FrameWriter w) throws ProtocolException {
+        core.onMessage(ByteBuffer.wrap(w.toByteArray()));
+    }
+
     void request(int id, String method, String path, List<Header> headers, boolean end) throws ProtocolException {
-        core.onText(ControlCodec.encode(new Control.Request(id, method, path, headers, end, false)));
+        send(new FrameWriter().request(id, method, path, headers, end, false));
     }
 
     void wsRequest(int id, String path, List<Header> headers) throws ProtocolException {
-        core.onText(ControlCodec.encode(new Control.Request(id, "GET", path, headers, true, true)));
+        send(new FrameWriter().request(id, "GET", path, headers, true, true));
     }
 
     /** One WS fragment gateway → client. */
@@ -95,7 +90,7 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
         synchronized (this) {
             wsOutstanding.merge(id, (long) len, Long::sum);
         }
-        core.onBinary(DataFrame.encode(text ? DataFrame.WS_TEXT : DataFrame.WS_BINARY, fin, id, bytes, off, len));
+        send(new FrameWriter().wsFragment(id, text, bytes, off, len, fin));
     }
 
     /** Like {@link #wsFragment} but first waits (like the gateway) until the client's credit covers it. */
@@ -109,7 +104,7 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
             }
             wsOutstanding.merge(id, (long) len, Long::sum);
         }
-        core.onBinary(DataFrame.encode(text ? DataFrame.WS_TEXT : DataFrame.WS_BINARY, fin, id, bytes, off, len));
+        send(new FrameWriter().wsFragment(id, text, bytes, off, len, fin));
     }
 
     /** A whole WS message gateway → client, in fragments of {@code piece} bytes, each sent once the client's credit covers it. */
@@ -130,116 +125,140 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
     /** A whole WS message client → gateway; credits the fragments back (as the gateway does). */
     WsMsg wsRead(int id) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int kind = 0;
+        Boolean text = null;
         while (true) {
-            Object o = nextNonCredit(id);
-            if (o instanceof Control.WsClose c) {
+            WireFrame o = nextNonCredit(id);
+            if (o instanceof WireFrame.WsClose c) {
                 assertEquals(0, out.size(), "ws-close in the middle of a message");
-                return new WsMsg(-1, new byte[0], c);
+                return new WsMsg(false, new byte[0], c);
             }
-            if (!(o instanceof DataFrame f) || f.kind() == DataFrame.DATA) {
+            if (!(o instanceof WireFrame.WsFragment f)) {
                 fail("expected a WS fragment on stream " + id + ", got " + o);
                 return null;
             }
-            if (kind != 0) {
-                assertEquals(kind, f.kind(), "fragments of one message change kind");
+            if (text != null) {
+                assertEquals(text, f.text(), "fragments of one message change kind");
             }
-            kind = f.kind();
-            byte[] b = f.payloadBytes();
-            out.write(b);
-            if (b.length > 0) {
-                control(new Control.Credit(id, b.length));
+            text = f.text();
+            out.write(f.payload());
+            if (f.payload().length > 0) {
+                credit(id, f.payload().length);
             }
             if (f.fin()) {
-                return new WsMsg(kind, out.toByteArray(), null);
+                return new WsMsg(text, out.toByteArray(), null);
             }
         }
     }
 
-    /** A WS message ({@code kind} WS_TEXT/WS_BINARY) or, with kind -1, the ws-close. */
-    record WsMsg(int kind, byte[] data, Control.WsClose close) {
+    /** A WS message or, with {@code close} set, the ws-close. */
+    record WsMsg(boolean isText, byte[] data, WireFrame.WsClose close) {
         String text() {
-            assertEquals(DataFrame.WS_TEXT, kind, "not a text message");
+            assertTrue(close == null && isText, "not a text message");
             return new String(data, StandardCharsets.UTF_8);
         }
 
         byte[] binary() {
-            assertEquals(DataFrame.WS_BINARY, kind, "not a binary message");
+            assertTrue(close == null && !isText, "not a binary message");
             return data;
         }
     }
 
     /** The next ws-close of stream {@code id}, skipping credits. */
-    Control.WsClose wsClose(int id) throws InterruptedException {
-        Object o = nextNonCredit(id);
-        if (!(o instanceof Control.WsClose c)) {
+    WireFrame.WsClose wsClose(int id) throws InterruptedException {
+        WireFrame o = nextNonCredit(id);
+        if (!(o instanceof WireFrame.WsClose c)) {
             fail("expected ws-close on stream " + id + ", got " + o);
             return null;
         }
         return c;
     }
 
+    /** A DATA frame (no END) gateway → client. */
     void data(int id, byte[] bytes) throws ProtocolException {
-        core.onBinary(DataFrame.encode(DataFrame.DATA, false, id, bytes, 0, bytes.length));
+        send(new FrameWriter().data(id, bytes, 0, bytes.length, false));
     }
 
     void data(int id, String s) throws ProtocolException {
         data(id, s.getBytes(StandardCharsets.UTF_8));
     }
 
-    void control(Control c) throws ProtocolException {
-        core.onText(ControlCodec.encode(c));
+    /** The request body's end: DATA with END and no payload. */
+    void end(int id) throws ProtocolException {
+        send(new FrameWriter().data(id, new byte[0], 0, 0, true));
+    }
+
+    void credit(int id, int bytes) throws ProtocolException {
+        send(new FrameWriter().credit(id, bytes));
+    }
+
+    void reset(int id, String reason) throws ProtocolException {
+        send(new FrameWriter().reset(id, reason));
+    }
+
+    void wsCloseToClient(int id, int code, String reason) throws ProtocolException {
+        send(new FrameWriter().wsClose(id, code, reason));
+    }
+
+    void ping(long nonce) throws ProtocolException {
+        send(new FrameWriter().ping(nonce));
     }
 
     // ---- client → gateway ----
 
-    Object next(int id) throws InterruptedException {
-        Object o = stream(id).poll(WAIT_SECONDS, TimeUnit.SECONDS);
+    WireFrame next(int id) throws InterruptedException {
+        WireFrame o = stream(id).poll(WAIT_SECONDS, TimeUnit.SECONDS);
         assertNotNull(o, "no frame for stream " + id + " within " + WAIT_SECONDS + " s");
         return o;
     }
 
     /** Next frame of stream {@code id} that is not a credit. */
-    Object nextNonCredit(int id) throws InterruptedException {
+    WireFrame nextNonCredit(int id) throws InterruptedException {
         while (true) {
-            Object o = next(id);
-            if (!(o instanceof Control.Credit)) {
+            WireFrame o = next(id);
+            if (!(o instanceof WireFrame.Credit)) {
                 return o;
             }
         }
     }
 
-    Control.Response response(int id) throws InterruptedException {
-        Object o = nextNonCredit(id);
-        if (!(o instanceof Control.Response r)) {
+    WireFrame.Response response(int id) throws InterruptedException {
+        WireFrame o = nextNonCredit(id);
+        if (!(o instanceof WireFrame.Response r)) {
             fail("expected a response head on stream " + id + ", got " + o);
             return null;
         }
         return r;
     }
 
-    /** Reads DATA frames until {@code end}; grants credit back as a gateway would, so any size completes. */
+    /** The next DATA frame of stream {@code id}, skipping credits. */
+    WireFrame.Data nextData(int id) throws InterruptedException {
+        WireFrame o = nextNonCredit(id);
+        if (!(o instanceof WireFrame.Data d)) {
+            fail("expected DATA on stream " + id + ", got " + o);
+            return null;
+        }
+        return d;
+    }
+
+    /** Reads DATA frames until one with END; grants credit back as a gateway would, so any size completes. */
     byte[] bodyUntilEnd(int id) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         while (true) {
-            Object o = nextNonCredit(id);
-            if (o instanceof Control.End) {
-                return out.toByteArray();
+            WireFrame.Data d = nextData(id);
+            out.write(d.payload());
+            if (d.end()) {
+                return out.toByteArray(); // no credit for a body that has ended
             }
-            if (o instanceof DataFrame f) {
-                byte[] b = f.payloadBytes();
-                out.write(b);
-                control(new Control.Credit(id, b.length));
-            } else {
-                fail("unexpected frame on stream " + id + ": " + o);
+            if (d.payload().length > 0) {
+                credit(id, d.payload().length);
             }
         }
     }
 
-    Control.Pong pong() throws InterruptedException {
-        Object o = session.poll(WAIT_SECONDS, TimeUnit.SECONDS);
-        assertTrue(o instanceof Control.Pong, "expected pong, got " + o);
-        return (Control.Pong) o;
+    WireFrame.Pong pong() throws InterruptedException {
+        WireFrame o = session.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertTrue(o instanceof WireFrame.Pong, "expected pong, got " + o);
+        return (WireFrame.Pong) o;
     }
 
     TunnelEvent.Request event() throws InterruptedException {
@@ -263,10 +282,7 @@ class Wire implements TunnelCore.Outbound, AutoCloseable {
     /** Discards everything. */
     static final class NoOp implements TunnelCore.Outbound {
         @Override
-        public void sendText(String text) {}
-
-        @Override
-        public void sendBinary(ByteBuffer frame) {}
+        public void sendBinary(ByteBuffer frames) {}
     }
 
     @Override
