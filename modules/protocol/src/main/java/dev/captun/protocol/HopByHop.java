@@ -26,7 +26,26 @@ public final class HopByHop {
      * (lower-case names). A field without a name or value (a peer's broken frame) is dropped too.
      */
     public static List<Header> strip(List<Header> headers, Set<String> extra) {
-        Set<String> drop = new HashSet<>(ALWAYS);
+        // Most messages carry no Connection header: then the fixed set decides, and nothing is allocated for it.
+        Set<String> drop = null;
+        for (Header h : headers) {
+            if (h != null && h.name() != null && h.name().equalsIgnoreCase("connection")) {
+                drop = new HashSet<>(ALWAYS);
+                break;
+            }
+        }
+        if (drop == null) {
+            List<Header> out = new ArrayList<>(headers.size() + 3);
+            for (Header h : headers) {
+                if (h != null && h.name() != null && h.value() != null) {
+                    String n = h.name().toLowerCase(Locale.ROOT); // the same String when already lower-case
+                    if (!ALWAYS.contains(n) && !extra.contains(n)) {
+                        out.add(h);
+                    }
+                }
+            }
+            return out;
+        }
         drop.addAll(extra);
         for (Header h : headers) {
             if (h == null || h.name() == null) {
@@ -41,7 +60,7 @@ public final class HopByHop {
                 }
             }
         }
-        List<Header> out = new ArrayList<>(headers.size());
+        List<Header> out = new ArrayList<>(headers.size() + 3);
         for (Header h : headers) {
             if (h != null && h.name() != null && h.value() != null && !drop.contains(h.name().toLowerCase(Locale.ROOT))) {
                 out.add(h);

@@ -120,12 +120,11 @@ final class Translation {
             }
             String n = h.name().toLowerCase(Locale.ROOT);
             if (n.equals("content-type")) {
-                try {
-                    contentType = ContentTypes.parse(h.value());
+                ContentType parsed = Parsed.contentType(h.value());
+                if (parsed != null) {
+                    contentType = parsed;
                     hasContentType = true;
-                } catch (RuntimeException e) {
-                    // unparseable: keep the octet-stream default rather than fail the response
-                }
+                } // unparseable: keep the octet-stream default rather than fail the response
             } else if (n.equals("content-length")) {
                 try {
                     contentLength = Long.parseLong(h.value().trim());
@@ -135,11 +134,10 @@ final class Translation {
             } else if (n.equals("date") || n.equals("server")) {
                 // Pekko renders Date and Server only from their model classes (raw ones are dropped with a
                 // warning per response).
-                try {
-                    out.add(HttpHeader.parse(h.name(), h.value()));
-                } catch (RuntimeException unparseable) {
-                    // Pekko adds its own
-                }
+                HttpHeader parsed = Parsed.header(n, h.value());
+                if (parsed != null) {
+                    out.add(parsed);
+                } // unparseable: Pekko adds its own
             } else {
                 try {
                     out.add(RawHeader.create(h.name(), h.value()));
@@ -165,5 +163,54 @@ final class Translation {
 
     static HttpResponse fetchFailed() {
         return of(502, PlainResponses.FETCH_FAILED);
+    }
+
+    /**
+     * Pekko's header parser is the costliest step of a small response (tens of µs for a Date). A
+     * service sends a handful of distinct Content-Types, and one Date per second: parse each once.
+     * Bounded: the maps are cleared when they grow past {@link #MAX}, so hostile variety costs a
+     * parse per response, as it did without the cache, and no memory.
+     */
+    static final class Parsed {
+        private static final int MAX = 256;
+        private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<ContentType>> TYPES =
+                new java.util.concurrent.ConcurrentHashMap<>();
+        private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<HttpHeader>> HEADERS =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        static ContentType contentType(String value) {
+            java.util.Optional<ContentType> t = TYPES.get(value);
+            if (t == null) {
+                try {
+                    t = java.util.Optional.of(ContentTypes.parse(value));
+                } catch (RuntimeException e) {
+                    t = java.util.Optional.empty();
+                }
+                put(TYPES, value, t);
+            }
+            return t.orElse(null);
+        }
+
+        /** {@code lowerName} is date or server: Pekko renders them only from their model classes. */
+        static HttpHeader header(String lowerName, String value) {
+            String key = lowerName + '\n' + value;
+            java.util.Optional<HttpHeader> h = HEADERS.get(key);
+            if (h == null) {
+                try {
+                    h = java.util.Optional.of(HttpHeader.parse(lowerName, value));
+                } catch (RuntimeException e) {
+                    h = java.util.Optional.empty();
+                }
+                put(HEADERS, key, h);
+            }
+            return h.orElse(null);
+        }
+
+        private static <V> void put(java.util.concurrent.ConcurrentHashMap<String, V> map, String key, V value) {
+            if (map.size() >= MAX) {
+                map.clear();
+            }
+            map.put(key, value);
+        }
     }
 }

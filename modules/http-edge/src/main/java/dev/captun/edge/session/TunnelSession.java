@@ -134,8 +134,11 @@ public final class TunnelSession extends AbstractBehavior<SessionMessage> {
         ByteString whole = body.strictBytes();
         if (body instanceof Body.Strict && whole.size() <= Protocol.INLINE_BODY_MAX) {
             body = new Body.Inline(whole.toArray());
-        } else if (body instanceof Body.Strict || body instanceof Body.Streamed) {
+        } else if (body instanceof Body.Strict) {
             body = new Body.Ref(body.asSource().mapConcat(TunnelSession::rechunk).runWith(StreamRefs.sourceRef(), mat));
+        } else if (body instanceof Body.Streamed) {
+            // Elements are single frames' payloads (or WebSocket fragments, which must stay whole): no rechunking.
+            body = new Body.Ref(body.asSource().runWith(StreamRefs.sourceRef(), mat));
         }
         return new Answered(exchange, a.status(), a.headers(), body);
     }
