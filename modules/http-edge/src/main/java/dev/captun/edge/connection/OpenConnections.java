@@ -10,7 +10,7 @@ import org.apache.pekko.Done;
 
 /**
  * The HTTP connections open on the public port, for the graceful stop: {@link #terminate} asks each
- * to finish (see {@link HeadDeadline}) and completes when all have ended, or at the hard deadline.
+ * to finish (see {@link ConnectionDeadlines}) and completes when all have ended, or at the hard deadline.
  * A connection that opens once the stop has begun is asked at once. Thread-safe.
  */
 final class OpenConnections {

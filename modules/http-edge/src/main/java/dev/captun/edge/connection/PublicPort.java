@@ -31,8 +31,9 @@ import scala.concurrent.duration.FiniteDuration;
 /**
  * The public HTTP port, bound by the node itself instead of {@code Http.newServerAt}: TCP from Pekko
  * Streams and, on every connection, Pekko HTTP's own server layer ({@code Http.serverLayer}: the same
- * parser, renderer and WebSocket switch) over Pekko's idle timeout. Binding here puts the node
- * between the socket and the parser, where a connection's bytes can be watched.
+ * parser, renderer and WebSocket switch) over Pekko's idle timeout and {@link ConnectionActivity}'s
+ * watch of the inbound bytes, which tells {@link ConnectionDeadlines} a head being sent from an idle
+ * connection.
  *
  * <p>What {@code newServerAt} did besides is done here too: {@code pekko.http.server}'s backlog,
  * socket options, {@code max-connections} and {@code idle-timeout}, the client address on every
@@ -75,19 +76,23 @@ public final class PublicPort {
     }
 
     /**
-     * Serves one connection with {@code handler}, one request at a time, under {@link HeadDeadline};
+     * Serves one connection with {@code handler}, one request at a time, under {@link ConnectionDeadlines};
      * completes when the handler's side of the connection has ended (exceptionally if the connection failed).
      *
+     * @param headDeadline time for a request head from its first byte (slow-loris)
+     * @param keepAliveTimeout time an idle connection is kept between requests
      * @param peer the client IP, for log lines
      */
-    public CompletionStage<Done> serve(Tcp.IncomingConnection connection, Duration headDeadline,
+    public CompletionStage<Done> serve(Tcp.IncomingConnection connection, Duration headDeadline, Duration keepAliveTimeout,
                                        Function<HttpRequest, CompletionStage<HttpResponse>> handler, String peer) {
+        ConnectionActivity activity = new ConnectionActivity();
         BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layers = Http.get(system.classicSystem())
                 .serverLayer(settings, Optional.of(connection.remoteAddress()), log)
                 .atop(plainText())
-                .atop(idleTimeout());
+                .atop(idleTimeout())
+                .atop(activity.watch());
         try {
-            return Flow.fromGraph(new HeadDeadline(headDeadline, handler, peer, open))
+            return Flow.fromGraph(new ConnectionDeadlines(headDeadline, keepAliveTimeout, handler, peer, activity, open))
                     .watchTermination(Keep.right())
                     .joinMat(layers, Keep.left())
                     .joinMat(connection.flow(), Keep.left())

@@ -72,7 +72,8 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withDrain(withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config), settings);
+        Config effective = withIdleTimeout(withDrain(withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config), settings),
+                settings);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -115,7 +116,7 @@ public final class GatewayNode implements AutoCloseable {
             Materializer mat = Materializer.matFromSystem(system);
             PublicPort publicPort = new PublicPort(system);
             publicPort.bind(settings.host(), settings.port(),
-                    connection -> accept(publicPort, connection, handler, counter, proxies, settings.requestHeadTimeout(), mat),
+                    connection -> accept(publicPort, connection, handler, counter, proxies, settings, mat),
                     Duration.ofSeconds(30));
             publicPort.addToCoordinatedShutdown(Duration.ofSeconds(10));
             log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
@@ -140,23 +141,24 @@ public final class GatewayNode implements AutoCloseable {
 
     /**
      * One accepted TCP connection: counted against its IP's cap (refused with a plain 429 and closed
-     * past it), and served with a deadline for every request head (slow-loris).
+     * past it), and served with a deadline for every request head (slow-loris) and a keep-alive
+     * timeout between requests.
      */
     private static CompletionStage<Done> accept(PublicPort port, Tcp.IncomingConnection connection,
                                                Function<HttpRequest, CompletionStage<HttpResponse>> handler,
-                                               ConnectionCounter counter, ClientIp proxies, Duration headDeadline, Materializer mat) {
+                                               ConnectionCounter counter, ClientIp proxies, EdgeSettings settings, Materializer mat) {
         InetAddress address = connection.remoteAddress().getAddress();
         String ip = ClientIp.format(address);
         boolean counted = counter != null && !proxies.isTrustedProxy(address);
         if (counted && !counter.tryOpen(ip)) {
             log.debug("refusing a connection from {}: {} already open", ip, counter.maxPerIp());
             HttpResponse refused = PlainResponses.of(429, PlainResponses.TOO_MANY_CONNECTIONS).addHeader(Connection.create("close"));
-            return ended(port.serve(connection, REFUSED_HEAD_DEADLINE, request -> {
+            return ended(port.serve(connection, REFUSED_HEAD_DEADLINE, REFUSED_HEAD_DEADLINE, request -> {
                 request.discardEntityBytes(mat);
                 return CompletableFuture.completedFuture(refused);
             }, ip));
         }
-        CompletionStage<Done> ended = port.serve(connection, headDeadline, handler, ip);
+        CompletionStage<Done> ended = port.serve(connection, settings.requestHeadTimeout(), settings.keepAliveTimeout(), handler, ip);
         if (counted) {
             ended.whenCompleteAsync((done, error) -> counter.close(ip), Runnable::run);
         }
@@ -227,6 +229,28 @@ public final class GatewayNode implements AutoCloseable {
         return ConfigFactory.empty()
                 .withValue("pekko.coordinated-shutdown.phases.before-service-unbind.timeout",
                         ConfigValueFactory.fromAnyRef(timeout.toMillis() + " ms"))
+                .withFallback(effective);
+    }
+
+    /** Margin by which Pekko's idle-timeout must outlast the keep-alive timeout. */
+    private static final Duration IDLE_TIMEOUT_MARGIN = Duration.ofSeconds(15);
+
+    /**
+     * Pekko's {@code idle-timeout} (no byte either way) aborts a connection; an idle keep-alive
+     * connection must be closed by the keep-alive timeout first, cleanly: the idle-timeout is raised
+     * to at least the keep-alive timeout plus a margin.
+     */
+    static Config withIdleTimeout(Config effective, EdgeSettings settings) {
+        String path = "pekko.http.server.idle-timeout";
+        Duration least = settings.keepAliveTimeout().plus(IDLE_TIMEOUT_MARGIN);
+        if (!effective.hasPath(path) || "infinite".equalsIgnoreCase(effective.getString(path).trim())
+                || effective.getDuration(path).compareTo(least) >= 0) {
+            return effective;
+        }
+        log.info("{} raised from {} s to {} s: it must outlast the keep-alive timeout ({} s)", path,
+                effective.getDuration(path).toSeconds(), least.toSeconds(), settings.keepAliveTimeout().toSeconds());
+        return ConfigFactory.empty()
+                .withValue(path, ConfigValueFactory.fromAnyRef(least.toSeconds() + " s"))
                 .withFallback(effective);
     }
 
