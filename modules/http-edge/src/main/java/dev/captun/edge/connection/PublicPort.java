@@ -45,7 +45,7 @@ public final class PublicPort {
     private final LoggingAdapter log;
     private final Materializer mat;
     private final OpenConnections open = new OpenConnections();
-    private Tcp.ServerBinding binding;
+    private volatile Tcp.ServerBinding binding;
 
     /** Settings from {@code pekko.http.server} of the system's config. */
     public PublicPort(ActorSystem<?> system) {
@@ -126,7 +126,7 @@ public final class PublicPort {
     public void addToCoordinatedShutdown(Duration hardDeadline) {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system.classicSystem());
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "public-port-unbind",
-                () -> binding.unbind().thenApply(u -> Done.getInstance()));
+                () -> binding.unbind().thenApplyAsync(u -> Done.getInstance(), Runnable::run));
         shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "public-port-terminate",
                 () -> open.terminate(hardDeadline));
     }
