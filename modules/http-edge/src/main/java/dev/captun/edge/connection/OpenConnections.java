@@ -53,8 +53,4 @@ final class OpenConnections {
         }
         return allEnded;
     }
-
-    int size() {
-        return open.size();
-    }
 }
