@@ -4,9 +4,9 @@
 Usage: report.py TSV
 
 Prints the tables (small responses, large bodies), the ratios of every captun path to ssh -R,
-localtunnel and the nginx hop, public over trusted policy, the SDK handler's req/s, the p99 each path
-adds over direct nginx, the node's CPU per request, the idle-tunnel figures and issue 12's targets
-with the measured values, and the victim tunnel's figures beside each attack (path attacks).
+localtunnel and the nginx hop, public over trusted policy, the SDK handler over the bare Pekko
+WebSocket loop (path bare-loop), the p99 each path adds over direct nginx, the node's CPU per request,
+the idle-tunnel figures and issue 12's targets with the measured values, and the victim tunnel's figures beside each attack (path attacks).
 Missing figures print as n/a.
 """
 import csv
@@ -14,6 +14,9 @@ import sys
 
 PEERS = [('ssh-r', 'ssh -R'), ('localtunnel', 'localtunnel'), ('nginx-hop', 'nginx hop')]
 CAPTUN = ['captun', 'captun-public', 'captun-sdk', 'captun-cluster']
+# The SDK handler target's yardstick (bench/run path bare-loop): its server JVM is reported as "node",
+# its WebSocket client JVM as "tunnel client"
+BARE = 'bare-loop'
 
 
 def num(x):
@@ -241,6 +244,8 @@ def main():
         for p in ('captun-public', 'captun-sdk', 'captun-cluster'):
             if p in d.paths:
                 pairs.append((p, 'captun'))
+    if 'captun-sdk' in d.paths and BARE in d.paths:
+        pairs.append(('captun-sdk', BARE))
     for p, q in pairs:
         cells = ['{} / {}'.format(p, q)]
         cells += [fmt(ratio(d.rps(p, c), d.rps(q, c)), 2) for c in cs]
@@ -249,10 +254,13 @@ def main():
     out.append(table(['ratio'] + ['req/s c={}'.format(c) for c in cs] + ['download', 'upload'], rows))
     out.append('\n`captun-public / captun` is public policy (limits far away) over trusted policy; '
                '`captun-sdk` is SDK handler mode (an instant in-process answer, no local HTTP call); '
-               'its comparison with a bare Pekko WebSocket request/response loop is not measured here.')
-    if 'captun-sdk' in d.paths:
-        out.append('\nSDK handler mode req/s: ' + ', '.join(
-            '{} @{}'.format(fmt(d.rps('captun-sdk', c)), c) for c in cs) + '.')
+               '`captun-sdk / bare-loop` is it over a bare Pekko WebSocket request/response loop (modules/bench '
+               'BareWsLoop: server JVM with the node\'s flags and dispatcher, one WebSocket client JVM answering at '
+               'once; no transfers).')
+    for p, label in (('captun-sdk', 'SDK handler mode'), (BARE, 'bare Pekko WebSocket loop')):
+        if p in d.paths:
+            out.append('\n{} req/s: '.format(label) + ', '.join(
+                '{} @{}'.format(fmt(d.rps(p, c)), c) for c in cs) + '.')
 
     out.append('\n### p99 added over direct nginx (ms: path p99 minus direct p99 at the same connections)\n')
     rows = []
@@ -262,14 +270,15 @@ def main():
         rows.append([p] + [fmt(d.added_p99(p, c), 3) for c in cs])
     out.append(table(['path'] + ['c={}'.format(c) for c in cs], rows))
 
-    cap = [p for p in CAPTUN if p in d.paths]
+    cap = [p for p in CAPTUN + [BARE] if p in d.paths]
     if cap:
         out.append('\n### Node CPU per small request (ms of utime+stime of the node JVM(s) / requests completed)\n')
         rows = []
         for p in cap:
             rows.append([p] + [fmt(d.node_ms(p, c), 3) for c in cs] + [fmt(d.client_ms(p, 16), 3)])
         out.append(table(['path'] + ['node c={}'.format(c) for c in cs] + ['tunnel client c=16'], rows))
-        out.append('\nThe cluster row sums both nodes. Reference figure: the 16-connection run.')
+        out.append('\nThe cluster row sums both nodes; the bare-loop row is its Pekko server JVM and its WebSocket '
+                   'client JVM. Reference figure: the 16-connection run.')
 
     if d.idle:
         v = idle_values(d.idle)
@@ -313,9 +322,20 @@ def main():
         ok16 = None if a16 is None or l16 is None else a16 <= l16 / 2
         rows.append(['CLI proxy added p99 @1 ≤ localtunnel\'s', '{} vs {} ms'.format(fmt(a1, 2), fmt(l1, 2)), verdict(ok1)])
         rows.append(['CLI proxy added p99 @16 ≤ half of localtunnel\'s', '{} vs {} ms'.format(fmt(a16, 2), fmt(l16, 2)), verdict(ok16)])
-    if 'captun-sdk' in d.paths:
-        rows.append(['SDK handler ≥ 0.8× a bare Pekko WebSocket request/response loop',
-                     '{} req/s @16 (the bare loop is not measured here)'.format(fmt(d.rps('captun-sdk', 16))), 'n/a'])
+    if 'captun-sdk' in d.paths or BARE in d.paths:
+        if 'captun-sdk' not in d.paths:
+            ok = None
+            measured = 'captun-sdk not measured in this run (bare loop: {} req/s @16)'.format(fmt(d.rps(BARE, 16)))
+        elif BARE in d.paths:
+            rs = [ratio(d.rps('captun-sdk', c), d.rps(BARE, c)) for c in cs]
+            ok = None if None in rs else all(x >= 0.8 for x in rs)
+            measured = ', '.join('{}× @{}'.format(fmt(x, 2), c) for x, c in zip(rs, cs))
+            measured += ' ({} vs {} req/s @16)'.format(fmt(d.rps('captun-sdk', 16)), fmt(d.rps(BARE, 16)))
+        else:
+            ok = None
+            measured = '{} req/s @16 (path bare-loop not in this run)'.format(fmt(d.rps('captun-sdk', 16)))
+        rows.append(['SDK handler ≥ 0.8× a bare Pekko WebSocket request/response loop at {}'.format(
+            ', '.join(map(str, cs))), measured, verdict(ok)])
     if 'captun-public' in d.paths and 'captun' in d.paths:
         r = ratio(d.rps('captun-public', 16), d.rps('captun', 16))
         rows.append(['public policy ≥ 0.8× trusted @16', fmt(r, 2) + '×', verdict(None if r is None else r >= 0.8)])

@@ -66,4 +66,14 @@ class BenchRunHelpersTest {
         assertNull(SdkHandlerTunnel.dataFile(dir, "../big-1M.bin"));
         assertNull(SdkHandlerTunnel.dataFile(dir, "hello.txt"));
     }
+
+    @Test
+    void bareLoopAnswerCarriesTheRequestIdAndThirteenBytes() {
+        long id = 0x0102030405060708L;
+        var frame = BareWsLoop.requestFrame(id, org.apache.pekko.http.javadsl.model.HttpRequest.create("/bench/hello.txt"));
+        assertEquals("GET /bench/hello.txt", frame.drop(BareWsLoop.ID_BYTES).utf8String());
+        java.nio.ByteBuffer answer = BareWsLoop.answerFrame(frame.asByteBuffer());
+        assertEquals(id, answer.getLong(0));
+        assertEquals(BareWsLoop.ID_BYTES + 13, answer.remaining());
+    }
 }

@@ -123,8 +123,9 @@ class SlowLorisTest {
         }
     }
 
+    /** A new connection owes its first head within the head deadline of accept (an idle keep-alive one: KeepAliveTest). */
     @Test
-    void anIdleConnectionIsClosedAtTheHeadDeadlineInEitherPolicy() throws Exception {
+    void aNewConnectionThatSendsNothingIsClosedAtTheHeadDeadlineInEitherPolicy() throws Exception {
         try (GatewayNode node = Gateways.start("captun.policy = trusted", "captun.limits.request-head-timeout-seconds = 2");
              Socket idle = connectFrom(CLIENT, node.port())) {
             long t0 = System.nanoTime();

@@ -29,6 +29,7 @@ public record EdgeSettings(
         Duration ownershipGrace,
         int maxConnectionsPerIp,
         Duration requestHeadTimeout,
+        Duration keepAliveTimeout,
         long websocketBufferBytes,
         Duration drainGrace,
         Duration drainUnready) {
@@ -60,6 +61,7 @@ public record EdgeSettings(
                 c.getDuration("session.ownership-grace"),
                 positiveOr(string(c, "limits.connections-per-ip"), 64),
                 Duration.ofSeconds(positiveOr(string(c, "limits.request-head-timeout-seconds"), 20)),
+                Duration.ofSeconds(positiveOr(string(c, "limits.keep-alive-timeout-seconds"), 75)),
                 // MiB: the bytes every public WebSocket of the node may hold while assembling messages.
                 1024L * 1024 * positiveOr(string(c, "limits.websocket-buffer-mib"), 256),
                 Duration.ofSeconds(positiveOr(c.getString("drain-grace-seconds"), 30)),

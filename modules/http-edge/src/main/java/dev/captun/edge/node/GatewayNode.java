@@ -23,27 +23,22 @@ import dev.captun.tunnel.TunnelSharding;
 import dev.captun.tunnel.quota.TunnelQuotaSharding;
 import dev.captun.tunnel.admission.AdmissionPolicy;
 import dev.captun.edge.connection.ConnectionCounter;
-import dev.captun.edge.connection.HeadDeadline;
+import dev.captun.edge.connection.PublicPort;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
-import org.apache.pekko.http.javadsl.IncomingConnection;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Tcp;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.management.javadsl.PekkoManagement;
@@ -58,13 +53,13 @@ public final class GatewayNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
 
     private final ActorSystem<Void> system;
-    private final ServerBinding binding;
+    private final PublicPort publicPort;
     private final EdgeSettings settings;
     private final int managementPort;
 
-    private GatewayNode(ActorSystem<Void> system, ServerBinding binding, EdgeSettings settings, int managementPort) {
+    private GatewayNode(ActorSystem<Void> system, PublicPort publicPort, EdgeSettings settings, int managementPort) {
         this.system = system;
-        this.binding = binding;
+        this.publicPort = publicPort;
         this.settings = settings;
         this.managementPort = managementPort;
     }
@@ -78,7 +73,8 @@ public final class GatewayNode implements AutoCloseable {
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
     public static GatewayNode start(Config config) {
         EdgeSettings settings = EdgeSettings.from(config);
-        Config effective = withDrain(withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config), settings);
+        Config effective = withIdleTimeout(withDrain(withManagement(withSeeds(ClusterTransport.apply(config), settings.seedNodes()), config), settings),
+                settings);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "captun", effective);
         try {
             if (settings.seedNodes().isEmpty()) {
@@ -121,18 +117,13 @@ public final class GatewayNode implements AutoCloseable {
             ConnectionCounter counter = settings.publicPolicy() ? new ConnectionCounter(settings.maxConnectionsPerIp()) : null;
             ClientIp proxies = ClientIp.parse(settings.trustedProxies());
             Materializer mat = Materializer.matFromSystem(system);
-            // As Http.bind(handler) does: at most pekko.http.server.max-connections served at once (further
-            // accepts wait in the TCP backlog); each ends when its connection does.
-            int maxConnections = config.getInt("pekko.http.server.max-connections");
-            ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port()).connectionSource()
-                    .mapAsyncUnordered(maxConnections, connection -> accept(connection, handler, counter, proxies,
-                            settings.requestHeadTimeout(), mat))
-                    .toMat(Sink.ignore(), Keep.left())
-                    .run(mat)
-                    .toCompletableFuture().get(30, TimeUnit.SECONDS)
-                    .addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+            PublicPort publicPort = new PublicPort(system);
+            publicPort.bind(settings.host(), settings.port(),
+                    connection -> accept(publicPort, connection, handler, counter, proxies, settings, mat),
+                    Duration.ofSeconds(30));
+            publicPort.addToCoordinatedShutdown(Duration.ofSeconds(10));
             log.info("captun gateway listening on http://{}:{} ({} policy, {} routing{})",
-                    settings.host(), binding.localAddress().getPort(), settings.policy().name().toLowerCase(),
+                    settings.host(), publicPort.localAddress().getPort(), settings.policy().name().toLowerCase(),
                     settings.subdomainRouting() ? "subdomain *." + settings.hostname() : "folder",
                     policy.hasSharedToken() ? ", connect token required" : "");
             log.info("captun cluster remoting on {} ({})", Cluster.get(system).selfMember().address(),
@@ -141,7 +132,7 @@ public final class GatewayNode implements AutoCloseable {
                 log.info("access log on (logger captun.access)");
             }
             int managementPort = startManagement(system, effective);
-            return new GatewayNode(system, binding, settings, managementPort);
+            return new GatewayNode(system, publicPort, settings, managementPort);
         } catch (Exception e) {
             system.terminate();
             throw new IllegalStateException("gateway node failed to start: " + e.getMessage(), e);
@@ -153,24 +144,24 @@ public final class GatewayNode implements AutoCloseable {
 
     /**
      * One accepted TCP connection: counted against its IP's cap (refused with a plain 429 and closed
-     * past it), and served with a deadline for every request head (slow-loris).
+     * past it), and served with a deadline for every request head (slow-loris) and a keep-alive
+     * timeout between requests.
      */
-    private static CompletionStage<Done> accept(IncomingConnection connection, Function<HttpRequest, CompletionStage<HttpResponse>> handler,
-                                               ConnectionCounter counter, ClientIp proxies, Duration headDeadline, Materializer mat) {
+    private static CompletionStage<Done> accept(PublicPort port, Tcp.IncomingConnection connection,
+                                               Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+                                               ConnectionCounter counter, ClientIp proxies, EdgeSettings settings, Materializer mat) {
         InetAddress address = connection.remoteAddress().getAddress();
         String ip = ClientIp.format(address);
         boolean counted = counter != null && !proxies.isTrustedProxy(address);
         if (counted && !counter.tryOpen(ip)) {
             log.debug("refusing a connection from {}: {} already open", ip, counter.maxPerIp());
             HttpResponse refused = PlainResponses.of(429, PlainResponses.TOO_MANY_CONNECTIONS).addHeader(Connection.create("close"));
-            return ended(connection.handleWith(Flow.fromGraph(new HeadDeadline(REFUSED_HEAD_DEADLINE,
-                    request -> {
-                        request.discardEntityBytes(mat);
-                        return CompletableFuture.completedFuture(refused);
-                    }, ip)).watchTermination(Keep.right()), mat));
+            return ended(port.serve(connection, REFUSED_HEAD_DEADLINE, REFUSED_HEAD_DEADLINE, request -> {
+                request.discardEntityBytes(mat);
+                return CompletableFuture.completedFuture(refused);
+            }, ip));
         }
-        CompletionStage<Done> ended = connection.handleWith(
-                Flow.fromGraph(new HeadDeadline(headDeadline, handler, ip)).watchTermination(Keep.right()), mat);
+        CompletionStage<Done> ended = port.serve(connection, settings.requestHeadTimeout(), settings.keepAliveTimeout(), handler, ip);
         if (counted) {
             ended.whenCompleteAsync((done, error) -> counter.close(ip), Runnable::run);
         }
@@ -244,6 +235,28 @@ public final class GatewayNode implements AutoCloseable {
                 .withFallback(effective);
     }
 
+    /** Margin by which Pekko's idle-timeout must outlast the keep-alive timeout. */
+    private static final Duration IDLE_TIMEOUT_MARGIN = Duration.ofSeconds(15);
+
+    /**
+     * Pekko's {@code idle-timeout} (no byte either way) aborts a connection; an idle keep-alive
+     * connection must be closed by the keep-alive timeout first, cleanly: the idle-timeout is raised
+     * to at least the keep-alive timeout plus a margin.
+     */
+    static Config withIdleTimeout(Config effective, EdgeSettings settings) {
+        String path = "pekko.http.server.idle-timeout";
+        Duration least = settings.keepAliveTimeout().plus(IDLE_TIMEOUT_MARGIN);
+        if (!effective.hasPath(path) || "infinite".equalsIgnoreCase(effective.getString(path).trim())
+                || effective.getDuration(path).compareTo(least) >= 0) {
+            return effective;
+        }
+        log.info("{} raised from {} s to {} s: it must outlast the keep-alive timeout ({} s)", path,
+                effective.getDuration(path).toSeconds(), least.toSeconds(), settings.keepAliveTimeout().toSeconds());
+        return ConfigFactory.empty()
+                .withValue(path, ConfigValueFactory.fromAnyRef(least.toSeconds() + " s"))
+                .withFallback(effective);
+    }
+
     private static Config withSeeds(Config config, List<String> seeds) {
         if (seeds.isEmpty()) {
             return config;
@@ -253,7 +266,7 @@ public final class GatewayNode implements AutoCloseable {
     }
 
     public int port() {
-        return binding.localAddress().getPort();
+        return publicPort.localAddress().getPort();
     }
 
     /** The bound Pekko Management port (cluster HTTP API, /alive, /ready). */
