@@ -1,7 +1,6 @@
 package dev.captun.protocol;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -26,44 +25,26 @@ public final class HopByHop {
      * (lower-case names). A field without a name or value (a peer's broken frame) is dropped too.
      */
     public static List<Header> strip(List<Header> headers, Set<String> extra) {
-        // Most messages carry no Connection header: then the fixed set decides, and nothing is allocated for it.
-        Set<String> drop = null;
+        // The tokens Connection names join the fixed set and the extras; most messages have none, and then
+        // nothing is allocated but the result.
+        List<String> named = null;
         for (Header h : headers) {
-            if (h != null && h.name() != null && h.name().equalsIgnoreCase("connection")) {
-                drop = new HashSet<>(ALWAYS);
-                break;
-            }
-        }
-        if (drop == null) {
-            List<Header> out = new ArrayList<>(headers.size() + 3);
-            for (Header h : headers) {
-                if (h != null && h.name() != null && h.value() != null) {
-                    String n = h.name().toLowerCase(Locale.ROOT); // the same String when already lower-case
-                    if (!ALWAYS.contains(n) && !extra.contains(n)) {
-                        out.add(h);
-                    }
-                }
-            }
-            return out;
-        }
-        drop.addAll(extra);
-        for (Header h : headers) {
-            if (h == null || h.name() == null) {
-                continue;
-            }
-            if (h.name().equalsIgnoreCase("connection") && h.value() != null) {
+            if (h != null && h.name() != null && h.name().equalsIgnoreCase("connection") && h.value() != null) {
                 for (String token : h.value().split(",")) {
                     String t = token.strip().toLowerCase(Locale.ROOT);
                     if (!t.isEmpty()) {
-                        drop.add(t);
+                        (named == null ? named = new ArrayList<>(2) : named).add(t);
                     }
                 }
             }
         }
         List<Header> out = new ArrayList<>(headers.size() + 3);
         for (Header h : headers) {
-            if (h != null && h.name() != null && h.value() != null && !drop.contains(h.name().toLowerCase(Locale.ROOT))) {
-                out.add(h);
+            if (h != null && h.name() != null && h.value() != null) {
+                String n = h.name().toLowerCase(Locale.ROOT); // the same String when already lower-case
+                if (!ALWAYS.contains(n) && !extra.contains(n) && (named == null || !named.contains(n))) {
+                    out.add(h);
+                }
             }
         }
         return out;

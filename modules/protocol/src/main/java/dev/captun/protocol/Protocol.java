@@ -20,8 +20,6 @@ public final class Protocol {
 
     /** Largest payload of one binary frame; senders split bigger chunks. */
     public static final int MAX_DATA_PAYLOAD = 64 * 1024;
-    /** Largest WebSocket message either peer accepts (a data frame with its header, or a control frame). */
-    public static final int MAX_FRAME_BYTES = MAX_DATA_PAYLOAD + DataFrame.HEADER_BYTES;
     /** Largest encoded request or response head (protocol 3): method, path and headers. */
     public static final int MAX_HEAD_BYTES = 64 * 1024;
     /**
@@ -29,16 +27,9 @@ public final class Protocol {
      * travel as one message, up to this size. Senders start a new message before crossing it.
      */
     public static final int MAX_MESSAGE_BYTES = 256 * 1024;
-    /**
-     * Largest body sent inline in a {@code request}/{@code response} head (protocol 2): one frame per
-     * small exchange instead of head + DATA + end. Base64 makes it ~22 KiB of JSON, well under a frame.
-     */
+    /** Largest whole body carried inside a message between gateway nodes; larger ones stream (a stream ref). */
     public static final int INLINE_BODY_MAX = 16 * 1024;
-    /** Largest encoded control frame a sender may emit (the receiver refuses bigger ones). */
-    public static final int MAX_CONTROL_CHARS = MAX_FRAME_BYTES;
 
-    /** Separates control frames batched into one text message (protocol 2). */
-    public static final char BATCH_SEPARATOR = '\n';
 
     /** A close reason must fit a WebSocket close frame: at most 123 bytes of UTF-8 (cut at a character). */
     public static String truncateReason(String reason) {
@@ -57,16 +48,6 @@ public final class Protocol {
             r = r.substring(0, r.length() - 1);
         }
         return r;
-    }
-
-    /** Whether a peer speaking {@code version} accepts inline bodies and batched control frames. */
-    public static boolean inlineBodies(int version) {
-        return version >= 2;
-    }
-
-    /** Whether a peer speaking {@code version} understands the {@code drain} control frame (else it is just closed with 1001). */
-    public static boolean drainFrames(int version) {
-        return version >= 2;
     }
 
     /** Initial per-stream, per-direction credit window in bytes. */
