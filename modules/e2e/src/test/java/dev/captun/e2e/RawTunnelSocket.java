@@ -9,9 +9,11 @@ import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 /**
@@ -24,6 +26,12 @@ final class RawTunnelSocket implements AutoCloseable {
     private final BlockingQueue<Wire.Frame> frames = new LinkedBlockingQueue<>();
     private ByteArrayOutputStream partialBinary = new ByteArrayOutputStream();
     private final StringBuilder partialText = new StringBuilder();
+    /** WebSocket pings from the gateway (its periodic keep-alive), answered by the JDK client. */
+    final AtomicInteger pings = new AtomicInteger();
+    /** Payloads of WebSocket pongs received. */
+    final BlockingQueue<ByteBuffer> pongs = new LinkedBlockingQueue<>();
+    /** The gateway's WebSocket close frame: its code. */
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
 
     private RawTunnelSocket(WebSocket.Builder builder, String url) throws Exception {
         this.ws = builder.connectTimeout(Duration.ofSeconds(10)).buildAsync(URI.create(url), new WebSocket.Listener() {
@@ -48,6 +56,26 @@ final class RawTunnelSocket implements AutoCloseable {
                     partialBinary = new ByteArrayOutputStream();
                 }
                 webSocket.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+                pings.incrementAndGet();
+                webSocket.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
+                pongs.add(message);
+                webSocket.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                closed.complete(statusCode);
                 return null;
             }
         }).get(20, TimeUnit.SECONDS);
@@ -103,6 +131,19 @@ final class RawTunnelSocket implements AutoCloseable {
     /** Sends raw bytes as one binary message (for malformed frames). */
     void send(ByteBuffer binary) {
         ws.sendBinary(binary, true).join();
+    }
+
+    /**
+     * Sends one binary message as several WebSocket frames (a first frame and continuations), cut
+     * before each offset of {@code cuts} (increasing, inside the message).
+     */
+    void sendInPieces(ByteBuffer binary, int... cuts) {
+        int from = binary.position();
+        for (int cut : cuts) {
+            ws.sendBinary(binary.duplicate().position(from).limit(binary.position() + cut), false).join();
+            from = binary.position() + cut;
+        }
+        ws.sendBinary(binary.duplicate().position(from), true).join();
     }
 
     /** Sends a text message (a protocol error since version 3). */

@@ -32,8 +32,6 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.testkit.javadsl.TestEntityRef;
-import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
-import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
@@ -56,8 +54,8 @@ import org.openjdk.jmh.annotations.Threads;
 /**
  * One tunnel session's {@link dev.captun.edge.session.SessionStage} with a fake socket: the stage
  * (spawned as the connect endpoint does, {@link SessionSocket#spawn}) runs between a
- * {@code Source.queue} of inbound messages and a sink that plays the tunnel client in this JVM
- * (decodes each REQUEST, answers RESPONSE + DATA(END) with 13 bytes in one binary message). An
+ * {@code Source.queue} of inbound messages (whole, as the socket's frame layer hands them on) and a
+ * sink that plays the tunnel client in this JVM (decodes each REQUEST, answers RESPONSE + DATA(END) with 13 bytes in one binary message). An
  * operation is one public request through {@link SessionHandle#forward} until its reply arrives:
  * the stage's whole per-request work (inbox wake-up, stream table, REQUEST encode, outbox, the
  * response decode, the strict answer), plus the fake client's decode and encode (CodecBench has
@@ -67,7 +65,7 @@ import org.openjdk.jmh.annotations.Threads;
 @State(Scope.Benchmark)
 public class SessionStageBench {
     private ActorSystem<Void> system;
-    private BoundedSourceQueue<Message> toStage;
+    private BoundedSourceQueue<ByteString> toStage;
     private CompletionStage<Done> socketDone;
     private SessionHandle handle;
     private final RequestHead head = new RequestHead(Inputs.METHOD, Inputs.PATH, Inputs.TUNNEL_REQUEST, false, null);
@@ -91,8 +89,8 @@ public class SessionStageBench {
                 b -> system.systemActorOf(b, "session-ledger", Props.empty()));
         FakeClient client = new FakeClient();
         // One fused graph, as the stage is fused into the socket's: the fake client answers on the stage's thread.
-        Pair<BoundedSourceQueue<Message>, CompletionStage<Done>> mats = Source.<Message>queue(1024)
-                .via(spawned.flow())
+        Pair<BoundedSourceQueue<ByteString>, CompletionStage<Done>> mats = Source.<ByteString>queue(1024)
+                .via(spawned.messages())
                 .toMat(Sink.foreach(client::onMessage), Keep.both())
                 .run(mat);
         toStage = mats.first();
@@ -146,14 +144,13 @@ public class SessionStageBench {
 
     /** The tunnel client: answers every REQUEST of a message with one message of RESPONSE + DATA(END) frames. */
     static final class FakeClient extends FrameAdapter {
-        volatile BoundedSourceQueue<Message> replies;
+        volatile BoundedSourceQueue<ByteString> replies;
         private final FrameWriter w = new FrameWriter(1024);
 
-        void onMessage(Message m) throws ProtocolException {
-            ByteString bytes = m.asBinaryMessage().getStrictData(); // the stage sends strict binary messages
-            FrameReader.read(bytes.asByteBuffer(), this);
+        void onMessage(ByteString m) throws ProtocolException {
+            FrameReader.read(m.asByteBuffer(), this);
             if (!w.isEmpty()) {
-                QueueOfferResult r = replies.offer(BinaryMessage.create(ByteString.fromArray(w.array(), 0, w.size())));
+                QueueOfferResult r = replies.offer(ByteString.fromArray(w.array(), 0, w.size()));
                 w.reset();
                 if (r != QueueOfferResult.enqueued()) {
                     throw new IllegalStateException("fake socket refused a reply: " + r);

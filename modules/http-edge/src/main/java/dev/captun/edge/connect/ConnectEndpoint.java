@@ -205,9 +205,7 @@ public final class ConnectEndpoint {
                     if (reply instanceof TunnelEntity.Admitted) {
                         nodeSessions.tell(new NodeSessions.Register(session));
                         // The session sends `ready` once this flow runs, i.e. after the entity registered it.
-                        return offered.contains(Protocol.SUBPROTOCOL)
-                                ? upgrade.handleMessagesWith(spawned.flow(), Protocol.SUBPROTOCOL)
-                                : upgrade.handleMessagesWith(spawned.flow());
+                        return SessionSocket.accept(upgrade, spawned, offered.contains(Protocol.SUBPROTOCOL) ? Protocol.SUBPROTOCOL : null);
                     }
                     session.tell(TunnelSession.Abandon.INSTANCE);
                     if (reply instanceof TunnelEntity.Rejected r) {

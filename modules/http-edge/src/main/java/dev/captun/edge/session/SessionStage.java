@@ -28,8 +28,6 @@ import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
-import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Inlet;
@@ -57,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * responses. Lifecycle decisions (registration, replacement, drain) stay with the session's actor
  * and the tunnel entity, which reach this stage through the same handle.
  */
-public final class SessionStage extends GraphStage<FlowShape<Message, Message>> {
+public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteString>> {
     private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
 
     /** Uploads stop pulling while this much waits for the socket (bodies wait in their sources instead). */
@@ -70,9 +68,9 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
 
     private enum Timer { HEARTBEAT, SWEEP, LINGER, HANDOVER, CLOSE }
 
-    private final Inlet<Message> in = Inlet.create("SessionStage.in");
-    private final Outlet<Message> out = Outlet.create("SessionStage.out");
-    private final FlowShape<Message, Message> shape = FlowShape.of(in, out);
+    private final Inlet<ByteString> in = Inlet.create("SessionStage.in");
+    private final Outlet<ByteString> out = Outlet.create("SessionStage.out");
+    private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
     private final TunnelSession.Setup setup;
     private final SessionHandle handle;
     private final ActorRef<SessionMessage> self;
@@ -84,7 +82,7 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
     }
 
     @Override
-    public FlowShape<Message, Message> shape() {
+    public FlowShape<ByteString, ByteString> shape() {
         return shape;
     }
 
@@ -114,7 +112,6 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
         private boolean sweeping;
         private long lastInboundNanos = System.nanoTime();
         private ByteString reading; // the message being decoded: payloads are slices of it
-        private boolean collecting; // a streamed message is being collected: the inlet waits
         private boolean closing;
         private boolean cleanedUp;
         private boolean draining;
@@ -125,7 +122,6 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
         private final AsyncCallback<Done> wake = createAsyncCallback(d -> onWake());
         private final AsyncCallback<Consumed> consumed = createAsyncCallback(this::onConsumed);
         private final AsyncCallback<Integer> publicDone = createAsyncCallback(this::onPublicDone);
-        private final AsyncCallback<Object> collected = createAsyncCallback(this::onCollected);
 
         Logic() {
             super(shape);
@@ -193,7 +189,7 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
             if (isAvailable(out)) {
                 ByteString m = outbox.next();
                 if (m != null) {
-                    push(out, BinaryMessage.create(m));
+                    push(out, m);
                 } else if (closing) {
                     completeStage(); // the close frame went out
                     return;
@@ -210,32 +206,14 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
             }
         }
 
-        private void onMessage(Message m) {
+        /** One whole binary message from {@link WholeMessages}, or its mark for one it refused. */
+        private void onMessage(ByteString m) {
             lastInboundNanos = System.nanoTime();
-            if (m.isText()) {
-                protocolError("a text message (protocol 3 is binary)");
+            if (m == WholeMessages.TEXT || m == WholeMessages.TOO_LARGE) {
+                protocolError(m.utf8String());
                 return;
             }
-            BinaryMessage b = m.asBinaryMessage();
-            if (b.isStrict()) {
-                read(b.getStrictData());
-                return;
-            }
-            // Rare for small frames (loopback delivers them whole): collect, refusing more than a message may hold.
-            collecting = true;
-            b.getStreamedData()
-                    .limitWeighted(Protocol.MAX_MESSAGE_BYTES, bs -> (long) bs.size())
-                    .runFold(ByteString.emptyByteString(), ByteString::concat, subFusingMaterializer())
-                    .whenCompleteAsync((bytes, error) -> collected.invoke(error != null ? error : bytes), Runnable::run);
-        }
-
-        private void onCollected(Object result) {
-            collecting = false;
-            if (result instanceof Throwable t) {
-                protocolError("unreadable message: " + t.getMessage());
-            } else {
-                read((ByteString) result);
-            }
+            read(m);
         }
 
         private void read(ByteString message) {
@@ -250,7 +228,7 @@ public final class SessionStage extends GraphStage<FlowShape<Message, Message>> 
                 headsInMessage.clear();
             }
             flush();
-            if (!closing && !collecting && !isClosed(in) && !hasBeenPulled(in)) {
+            if (!closing && !isClosed(in) && !hasBeenPulled(in)) {
                 pull(in);
             }
         }
