@@ -41,8 +41,8 @@ import scala.concurrent.duration.FiniteDuration;
  *
  * <p>Pekko HTTP 1.3's public API can only close a server WebSocket with 1000 (or 1011 on failure),
  * but a tunnel must pass on the local service's codes (e.g. 4001), 4009 for oversized messages and
- * 1001 when the tunnel client goes. So this class assembles Pekko's own WebSocket layers (masking,
- * frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: where
+ * 1001 when the tunnel client goes. So this class assembles Pekko's own WebSocket layers (masking, as
+ * {@code session.Unmask}, frame handling, keep-alive, message API) as {@code handleMessages} does, with one addition: where
  * the outbound side ends, Pekko's "actively close with code" event carrying the close decided. Those layers are internal API, pinned
  * by the Pekko HTTP version in the parent pom; {@code PublicSocketTest}-style e2e tests guard it.
  */
@@ -190,7 +190,8 @@ final class PublicSocket {
         var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
         FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
         var log = Logging.getLogger(classic, PublicSocket.class);
-        // Pekko's order (WebSocket.stack): masking, frame handling, keep-alive, then the message API; the
+        // Pekko's order (WebSocket.stack): masking (session.Unmask, the tunnel socket's faster unmasking), frame
+        // handling, keep-alive, then the message API; the
         // close injector sits just below the message API: where the user's side ended (completed, or failed to cut
         // a message short), it puts the decided close first. UserHandlerCompleted stays after it because frame
         // handling waits for it when the public client closed first. A close decided by the public side is merged in.
@@ -202,7 +203,7 @@ final class PublicSocket {
             }
             return List.of(e);
         }).merge(closeNow));
-        org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) dev.captun.edge.session.Unmask.serverSide().asScala()
                 .atop((Graph) layers.frameHandling(true, closeTimeout, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))
                 .atop((Graph) injector.asScala())

@@ -22,8 +22,9 @@ import scala.concurrent.duration.FiniteDuration;
 /**
  * A tunnel client's session: its actor (identity in the cluster) and the stage that runs its socket.
  *
- * <p>The socket is served at frame level: Pekko HTTP's own lower WebSocket layers (masking, frame
- * handling with its pings, pongs and close handshake, periodic keep-alive), then {@link WholeMessages}
+ * <p>The socket is served at frame level: {@link Unmask} (Pekko's unmasking, 8 bytes at a time), Pekko HTTP's
+ * own lower WebSocket layers (frame handling with its pings, pongs and close handshake, periodic keep-alive),
+ * then {@link WholeMessages}
  * instead of Pekko's message API, then {@link SessionStage}; one fused graph, no sub-stream per message.
  * Those layers and {@code handleFrames} are internal API, pinned by the Pekko HTTP version in the parent
  * pom (as {@code forward.PublicSocket}'s are); the e2e tests of the tunnel socket guard them.
@@ -60,11 +61,12 @@ public final class SessionSocket {
     private static Graph<org.apache.pekko.stream.FlowShape<FrameEvent, FrameEvent>, NotUsed> frames(
             Flow<ByteString, ByteString, NotUsed> messages, org.apache.pekko.actor.ActorSystem classic) {
         var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
-        // pekko.http.server.websocket, as the server layer reads it (periodic-keep-alive-*, the masking random).
+        // pekko.http.server.websocket, as the server layer reads it (periodic-keep-alive-*).
         var wsSettings = ServerSettings.apply(classic.settings().config()).websocketSettings();
         var log = Logging.getLogger(classic, SessionSocket.class);
-        // WebSocket.stack's order, with WholeMessages where messageAPI was (frame logging, off by default, left out).
-        org.apache.pekko.stream.scaladsl.BidiFlow stack = layers.masking(true, wsSettings.randomFactory())
+        // WebSocket.stack's order, with Unmask where masking was (the same events, a faster XOR) and WholeMessages
+        // where messageAPI was (frame logging, off by default, left out).
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) Unmask.serverSide().asScala()
                 .atop((Graph) layers.frameHandling(true, CLOSE_TIMEOUT, log))
                 .atop((Graph) layers.periodicKeepAlive(wsSettings))
                 .atop((Graph) new WholeMessages(CLOSE_TIMEOUT));
