@@ -153,7 +153,7 @@ final class LocalWebSocket implements WebSocket.Listener, WsStream.Sink {
             int c = code == 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
             CompletableFuture<WebSocket> sent;
             try {
-                sent = ws.sendClose(c, WsOutbound.truncateReason(reason));
+                sent = ws.sendClose(c, dev.captun.protocol.Protocol.truncateReason(reason));
             } catch (RuntimeException e) {
                 sent = CompletableFuture.failedFuture(e);
             }

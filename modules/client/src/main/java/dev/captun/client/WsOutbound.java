@@ -103,20 +103,4 @@ final class WsOutbound {
         }
         return null;
     }
-
-    /** A close reason fits 123 UTF-8 bytes. */
-    static String truncateReason(String reason) {
-        if (reason == null) {
-            return "";
-        }
-        byte[] b = reason.getBytes(StandardCharsets.UTF_8);
-        if (b.length <= 123) {
-            return reason;
-        }
-        int end = 123;
-        while (end > 0 && (b[end] & 0xC0) == 0x80) {
-            end--; // do not cut a UTF-8 sequence
-        }
-        return new String(b, 0, end, StandardCharsets.UTF_8);
-    }
 }

@@ -145,7 +145,7 @@ final class WsStream implements TunnelWebSocket {
 
     /** Sends {@code ws-close} after the queued messages, then finishes; for close() and a local close. */
     CompletableFuture<Void> closeAfterQueued(int code, String reason) {
-        WsOutbound.Out marker = new WsOutbound.Out(new WsInbound.CloseEv(code, WsOutbound.truncateReason(reason), false));
+        WsOutbound.Out marker = new WsOutbound.Out(new WsInbound.CloseEv(code, dev.captun.protocol.Protocol.truncateReason(reason), false));
         List<Runnable> after;
         synchronized (this) {
             if (closing || finished) {

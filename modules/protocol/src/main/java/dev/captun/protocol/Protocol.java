@@ -43,11 +43,11 @@ public final class Protocol {
         if (b.length <= 123) {
             return reason;
         }
-        String r = reason;
-        while (r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
-            r = r.substring(0, r.length() - 1);
+        int end = 123;
+        while (end > 0 && (b[end] & 0xC0) == 0x80) {
+            end--; // never cut inside a UTF-8 sequence
         }
-        return r;
+        return new String(b, 0, end, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Initial per-stream, per-direction credit window in bytes. */

@@ -122,7 +122,7 @@ final class PublicSocket {
     }
 
     private static FrameHandler.ActivelyCloseWithCode closeEvent(int code, String reason) {
-        return new FrameHandler.ActivelyCloseWithCode(Option.apply((Object) sendableCode(code)), reason == null ? "" : truncateReason(reason));
+        return new FrameHandler.ActivelyCloseWithCode(Option.apply((Object) sendableCode(code)), Protocol.truncateReason(reason));
     }
 
     /** One public message as fragments of at most 64 KiB; a streamed one ends with an empty FIN fragment. */
@@ -167,19 +167,6 @@ final class PublicSocket {
     static int sendableCode(int code) {
         boolean ok = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
         return ok ? code : code == 1006 || code == 1005 ? 1001 : 1011;
-    }
-
-    /** A close reason must fit a control frame (123 bytes of UTF-8). */
-    static String truncateReason(String reason) {
-        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (b.length <= 123) {
-            return reason;
-        }
-        String r = reason;
-        while (r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 123) {
-            r = r.substring(0, r.length() - 1);
-        }
-        return r;
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
