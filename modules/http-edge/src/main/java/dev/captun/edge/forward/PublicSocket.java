@@ -1,5 +1,6 @@
 package dev.captun.edge.forward;
 
+import dev.captun.edge.session.WebSocketLayers;
 import dev.captun.edge.session.WsFragments;
 import dev.captun.protocol.Protocol;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.ActorSystem;
-import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -173,12 +173,8 @@ final class PublicSocket {
     private static HttpResponse handleFrames(WebSocketUpgrade upgrade, String subprotocol, Flow<Message, Message, NotUsed> user,
                                              AtomicReference<FrameHandler.ActivelyCloseWithCode> closeWith,
                                              Source<Object, NotUsed> closeNow, ActorSystem classic) {
-        var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
-        var wsSettings = org.apache.pekko.http.scaladsl.settings.ServerSettings.apply(classic.settings().config()).websocketSettings();
         FiniteDuration closeTimeout = FiniteDuration.create(3, TimeUnit.SECONDS);
-        var log = Logging.getLogger(classic, PublicSocket.class);
-        // Pekko's order (WebSocket.stack): masking (session.Unmask, the tunnel socket's faster unmasking), frame
-        // handling, keep-alive, then the message API; the
+        // Pekko's order (WebSocket.stack): the lower layers (WebSocketLayers), then the message API; the
         // close injector sits just below the message API: where the user's side ended (completed, or failed to cut
         // a message short), it puts the decided close first. UserHandlerCompleted stays after it because frame
         // handling waits for it when the public client closed first. A close decided by the public side is merged in.
@@ -190,11 +186,9 @@ final class PublicSocket {
             }
             return List.of(e);
         }).merge(closeNow));
-        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) dev.captun.edge.session.Unmask.serverSide().asScala()
-                .atop((Graph) layers.frameHandling(true, closeTimeout, log))
-                .atop((Graph) layers.periodicKeepAlive(wsSettings))
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = WebSocketLayers.below(classic, closeTimeout, PublicSocket.class)
                 .atop((Graph) injector.asScala())
-                .atop((Graph) layers.messageAPI(true, closeTimeout));
+                .atop((Graph) org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$.messageAPI(true, closeTimeout));
         org.apache.pekko.stream.scaladsl.Flow frames = stack.join((Graph) user.asScala());
         UpgradeToWebSocketLowLevel lowLevel = (UpgradeToWebSocketLowLevel) upgrade;
         return lowLevel.handleFrames(frames, Option.apply(subprotocol));

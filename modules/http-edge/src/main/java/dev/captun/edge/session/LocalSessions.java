@@ -22,8 +22,4 @@ public final class LocalSessions {
     void remove(String sessionId, SessionHandle handle) {
         bySession.remove(sessionId, handle);
     }
-
-    public int size() {
-        return bySession.size();
-    }
 }

@@ -33,6 +33,12 @@ final class Outbox {
         return w;
     }
 
+    /** One small frame, written whole (the common case: {@link #begin}/{@link #end} are for a frame that may be taken back). */
+    void write(java.util.function.Consumer<FrameWriter> frame) {
+        frame.accept(begin());
+        end();
+    }
+
     /** Bytes the frame begun last has so far. */
     int frameBytes() {
         return w.size() - mark;

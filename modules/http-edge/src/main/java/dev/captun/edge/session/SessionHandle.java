@@ -43,10 +43,6 @@ public final class SessionHandle {
         deliver(m);
     }
 
-    public boolean ended() {
-        return ended;
-    }
-
     private void deliver(Object item) {
         inbox.add(item);
         if (ended) {

@@ -6,12 +6,10 @@ import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
-import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.stream.Graph;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -60,15 +58,8 @@ public final class SessionSocket {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static Graph<org.apache.pekko.stream.FlowShape<FrameEvent, FrameEvent>, NotUsed> frames(
             Flow<ByteString, ByteString, NotUsed> messages, org.apache.pekko.actor.ActorSystem classic) {
-        var layers = org.apache.pekko.http.impl.engine.ws.WebSocket$.MODULE$;
-        // pekko.http.server.websocket, as the server layer reads it (periodic-keep-alive-*).
-        var wsSettings = ServerSettings.apply(classic.settings().config()).websocketSettings();
-        var log = Logging.getLogger(classic, SessionSocket.class);
-        // WebSocket.stack's order, with Unmask where masking was (the same events, a faster XOR) and WholeMessages
-        // where messageAPI was (frame logging, off by default, left out).
-        org.apache.pekko.stream.scaladsl.BidiFlow stack = (org.apache.pekko.stream.scaladsl.BidiFlow) Unmask.serverSide().asScala()
-                .atop((Graph) layers.frameHandling(true, CLOSE_TIMEOUT, log))
-                .atop((Graph) layers.periodicKeepAlive(wsSettings))
+        // WholeMessages where Pekko's messageAPI would be (frame logging, off by default, left out).
+        org.apache.pekko.stream.scaladsl.BidiFlow stack = WebSocketLayers.below(classic, CLOSE_TIMEOUT, SessionSocket.class)
                 .atop((Graph) new WholeMessages(CLOSE_TIMEOUT));
         return stack.join((Graph) messages.asScala());
     }

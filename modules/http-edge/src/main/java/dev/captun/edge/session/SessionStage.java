@@ -12,7 +12,6 @@ import dev.captun.protocol.Control;
 import dev.captun.protocol.FrameHandler;
 import dev.captun.protocol.FrameReader;
 import dev.captun.protocol.FrameType;
-import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
@@ -163,11 +162,9 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         @Override
         public void preStart() {
             setup.metrics().tunnelAttached();
-            FrameWriter w = outbox.begin();
             // Caps apply in public policy only (ConnectEndpoint), so they tell the policy the client is under.
-            w.ready(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), window, setup.heartbeatSeconds(),
-                    setup.maxInFlight() > 0 ? "public" : "trusted"));
-            outbox.end();
+            outbox.write(w -> w.ready(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), window,
+                    setup.heartbeatSeconds(), setup.maxInFlight() > 0 ? "public" : "trusted")));
             Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
             scheduleWithFixedDelay(Timer.HEARTBEAT, hb, hb);
             log.info("tunnel {} session {} ready at {}", setup.name(), setup.sessionId(), setup.publicUrl());
@@ -343,8 +340,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         @Override
         public void onPing(long nonce) {
-            outbox.begin().pong(nonce);
-            outbox.end();
+            outbox.write(w -> w.pong(nonce));
         }
 
         @Override
@@ -417,8 +413,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             if (s != null && s.window != null) {
                 int grant = s.window.consume(c.bytes());
                 if (grant > 0) {
-                    outbox.begin().credit(s.id, grant);
-                    outbox.end();
+                    outbox.write(w -> w.credit(s.id, grant));
                     flush();
                 }
             }
@@ -668,13 +663,11 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
 
         private void reset(int id, String reason) {
-            outbox.begin().reset(id, reason);
-            outbox.end();
+            outbox.write(w -> w.reset(id, reason));
         }
 
         private void wsClose(int id, int code, String reason) {
-            outbox.begin().wsClose(id, code, reason);
-            outbox.end();
+            outbox.write(w -> w.wsClose(id, code, reason));
         }
 
         // ---- timers and lifecycle ----
@@ -687,8 +680,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                         log.info("tunnel {} session {} heartbeat timeout", setup.name(), setup.sessionId());
                         closeWith(Protocol.CLOSE_HEARTBEAT_TIMEOUT, "Heartbeat timeout");
                     } else {
-                        outbox.begin().ping(System.currentTimeMillis());
-                        outbox.end();
+                        outbox.write(w -> w.ping(System.currentTimeMillis()));
                     }
                 }
                 case SWEEP -> sweepDeadlines();
@@ -735,8 +727,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 if (!draining && !closing) {
                     draining = true;
                     drainedBy = d.replyTo();
-                    outbox.begin().drain(d.reason());
-                    outbox.end();
+                    outbox.write(w -> w.drain(d.reason()));
                 }
             } else if (m instanceof SessionLifecycle.GraceOver) {
                 if (replacedWhileDraining && !closing) {
@@ -770,8 +761,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             log.info("tunnel {} session {} closing: {} {}", setup.name(), setup.sessionId(), code, reason);
             cleanup();
             closing = true;
-            outbox.begin().close(code, reason);
-            outbox.end();
+            outbox.write(w -> w.close(code, reason));
             scheduleOnce(Timer.CLOSE, CLOSE_TIMEOUT);
             flush();
         }

@@ -67,8 +67,4 @@ final class TunnelStream {
             to.accept(r);
         }
     }
-
-    boolean uploading() {
-        return upload != null && !uploadFinished;
-    }
 }

@@ -24,11 +24,9 @@ class OutboxTest {
     @Test
     void smallFramesWrittenInOneTurnLeaveAsOneMessage() throws ProtocolException {
         Outbox o = new Outbox();
-        o.begin().credit(1, 100);
-        o.end();
+        o.write(w -> w.credit(1, 100));
         o.payload(FrameType.DATA, 2, ByteString.fromString("hi"), true);
-        o.begin().reset(3, "gone");
-        o.end();
+        o.write(w -> w.reset(3, "gone"));
         assertFalse(o.isEmpty());
         ByteString m = o.next();
         assertEquals(List.of("credit 1 100", "data 2 2 true", "reset 3 gone"), read(m));
