@@ -193,6 +193,10 @@ class AdmissionTest {
             assertEquals(400, r.status(), "version " + old);
             assertEquals("Unsupported captun protocol version\n", r.body(), "version " + old);
         }
+        // A connect that names no version is an old client (version 1): refused the same way.
+        RawHttp.Reply unnamed = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned", "x-captun-connect-token: t");
+        assertEquals(400, unnamed.status(), "no version");
+        assertEquals("Unsupported captun protocol version\n", unnamed.body(), "no version");
         RawHttp.Reply current = RawHttp.upgrade(node.port(), "/?captun-connect=1&captun-name=versioned&captun-protocol=3",
                 "x-captun-connect-token: t");
         assertEquals(101, current.status(), current.head());
