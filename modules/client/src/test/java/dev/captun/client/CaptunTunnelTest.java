@@ -90,7 +90,7 @@ class CaptunTunnelTest {
     }
 
     @Test
-    void aGatewayThatVanishesWithOnlyAFinIsNoticedByTheHeartbeat() throws Exception {
+    void aGatewayThatVanishesWithOnlyAFinIsNoticedAtOnce() throws Exception {
         try (FakeGateway gw = new FakeGateway()) {
             java.util.concurrent.CompletableFuture<FakeGateway.Conn> conn = acceptAndReady(gw, "http://127.0.0.1/demo");
             try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).name("demo")
@@ -98,8 +98,43 @@ class CaptunTunnelTest {
                     .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
                 awaitEvent(TunnelEvent.Connected.class);
                 conn.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS).vanish();
-                // A ping within WsTransport.MAX_PING_SECONDS draws a RST, which java.net.http reports.
+                // Reported by java.net.http itself: the heartbeat (15 s here) would need 45 s, more than
+                // awaitEvent waits.
                 awaitEvent(TunnelEvent.Disconnected.class);
+            }
+        }
+    }
+
+    @Test
+    void aSilentGatewayIsPingedAndThenDroppedAfterThreeHeartbeatIntervals() throws Exception {
+        try (FakeGateway gw = new FakeGateway()) {
+            java.util.concurrent.CompletableFuture<FakeGateway.Conn> accepted = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    FakeGateway.Conn c = gw.accept();
+                    c.ready("http://127.0.0.1/demo", 1);
+                    return c;
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            try (CaptunTunnel t = CaptunTunnel.builder().gateway(gw.url()).name("demo")
+                    .handler(req -> TunnelResponse.empty(204)).listener(events::add)
+                    .backoff(new Backoff(Duration.ofSeconds(30), 1.5, Duration.ofSeconds(30), 0)).connect()) {
+                awaitEvent(TunnelEvent.Connected.class);
+                FakeGateway.Conn c = accepted.get(Wire.WAIT_SECONDS, TimeUnit.SECONDS);
+                // No PING from this gateway: past 1.5 intervals the client pings it (never answered here) ...
+                RawWs.Frame first = c.nextRawFrame();
+                assertEquals(0x9, first.opcode(), "a WebSocket ping first");
+                // ... and past 3 silent intervals it closes with 4003 and reports the drop.
+                RawWs.Frame f = first;
+                while (f.opcode() != 0x8) {
+                    f = c.nextRawFrame();
+                    assertTrue(f.opcode() == 0x9 || f.opcode() == 0x8, "only pings, then the close: opcode " + f.opcode());
+                }
+                byte[] p = f.payload();
+                assertEquals(Protocol.CLOSE_HEARTBEAT_TIMEOUT, ((p[0] & 0xff) << 8) | (p[1] & 0xff));
+                TunnelEvent.Disconnected d = awaitEvent(TunnelEvent.Disconnected.class);
+                assertNotNull(d);
             }
         }
     }

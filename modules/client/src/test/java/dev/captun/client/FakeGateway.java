@@ -117,7 +117,18 @@ final class FakeGateway implements AutoCloseable {
 
         /** READY for this client's protocol version. */
         void ready(String url) throws IOException {
-            send(new FrameWriter().ready(new Control.Ready(Protocol.VERSION, "demo", url, Protocol.DEFAULT_WINDOW, 15, "trusted")));
+            ready(url, 15);
+        }
+
+        /** READY announcing a heartbeat interval of {@code heartbeatSeconds}. */
+        void ready(String url, int heartbeatSeconds) throws IOException {
+            send(new FrameWriter().ready(new Control.Ready(Protocol.VERSION, "demo", url, Protocol.DEFAULT_WINDOW,
+                    heartbeatSeconds, "trusted")));
+        }
+
+        /** The client's next WebSocket frame as sent (pings and pongs included, nothing answered). */
+        RawWs.Frame nextRawFrame() throws IOException {
+            return RawWs.readFrame(in, false);
         }
 
         /**

@@ -113,7 +113,7 @@ public final class PublicPort {
     private BidiFlow<ByteString, ByteString, ByteString, ByteString, NotUsed> idleTimeout() {
         scala.concurrent.duration.Duration idle = settings.getTimeouts().idleTimeout();
         return idle instanceof FiniteDuration finite
-                ? BidiFlow.bidirectionalIdleTimeout(Duration.ofNanos(finite.toNanos()))
+                ? BidiFlow.fromGraph(new IdleCut(Duration.ofNanos(finite.toNanos())))
                 : BidiFlow.fromFlows(Flow.create(), Flow.create());
     }
 
