@@ -1,5 +1,6 @@
 package dev.captun.edge.connection;
 
+import dev.captun.edge.StageTestSystem;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.time.Duration;
@@ -7,8 +8,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.ActorSystem;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.StreamIdleTimeoutException;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -16,30 +15,11 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** {@link IdleCut}: silence either way aborts after the timeout (not before), traffic in one direction keeps it open. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class IdleCutTest {
+class IdleCutTest extends StageTestSystem {
     private static final Duration TIMEOUT = Duration.ofMillis(600);
-    private ActorSystem system;
-    private Materializer mat;
-
-    @BeforeAll
-    void start() {
-        system = ActorSystem.create("idle-cut");
-        mat = Materializer.matFromSystem(system);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
     /** The cut between two sides that never end by themselves; completes with what the outbound side saw. */
     private CompletableFuture<List<ByteString>> connect(Source<ByteString, ?> inbound) {
         BidiFlow<ByteString, ByteString, ByteString, ByteString, ?> cut = BidiFlow.fromGraph(new IdleCut(TIMEOUT));

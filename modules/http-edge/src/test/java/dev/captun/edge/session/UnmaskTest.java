@@ -1,5 +1,6 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.StageTestSystem;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.ArrayList;
@@ -8,7 +9,6 @@ import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.http.impl.engine.ws.FrameData;
 import org.apache.pekko.http.impl.engine.ws.FrameError;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
@@ -18,35 +18,15 @@ import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.Masking$;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import scala.Option;
 
 /** {@link Unmask} against a byte-by-byte reference, and against Pekko's own unmasking stage, event for event. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class UnmaskTest {
-    private ActorSystem system;
-    private Materializer mat;
-
-    @BeforeAll
-    void start() {
-        system = ActorSystem.create("unmask");
-        mat = Materializer.matFromSystem(system);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
+class UnmaskTest extends StageTestSystem {
     /** RFC 6455 5.3: byte i of the payload XOR key byte (i mod 4), the key's high byte first. */
     private static byte[] reference(byte[] payload, int key, int offset) {
         byte[] out = payload.clone();

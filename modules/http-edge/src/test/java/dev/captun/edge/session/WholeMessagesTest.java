@@ -1,5 +1,6 @@
 package dev.captun.edge.session;
 
+import dev.captun.edge.StageTestSystem;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.captun.protocol.Protocol;
@@ -9,45 +10,24 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
 import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
 import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import scala.Option;
 import scala.concurrent.duration.FiniteDuration;
 
 /** The tunnel socket's message layer alone: frame handling's output on one side, a fake session on the other. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WholeMessagesTest {
-    private ActorSystem system;
-    private Materializer mat;
-
-    @BeforeAll
-    void start() {
-        system = ActorSystem.create("whole-messages");
-        mat = Materializer.matFromSystem(system);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
+class WholeMessagesTest extends StageTestSystem {
     private static FrameHandler.Output part(ByteString data, boolean last) {
         return new FrameHandler.BinaryMessagePart(data, last);
     }
