@@ -21,9 +21,7 @@ import dev.captun.tunnel.TunnelEntity;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -100,14 +98,11 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
     private record Consumed(int id, int bytes) {}
 
     private final class Logic extends TimerGraphStageLogic implements FrameHandler {
-        private final Map<Integer, TunnelStream> streams = new HashMap<>();
-        private final Map<String, Integer> inFlightByIp = new HashMap<>();
+        private final StreamTable table = new StreamTable(setup.maxInFlight());
         private final Outbox outbox = new Outbox();
         private final List<TunnelStream> headsInMessage = new ArrayList<>(4);
         private final ArrayDeque<TunnelStream> waitingForRoom = new ArrayDeque<>();
         private final int window = setup.window();
-        private int nextStreamId = 1;
-        private int awaitingAnswers;
         private boolean sweeping;
         private long lastInboundNanos = System.nanoTime();
         private ByteString reading; // the message being decoded: payloads are slices of it
@@ -239,7 +234,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         @Override
         public void onResponse(int id, int status, List<Header> headers, boolean end) throws ProtocolException {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s == null) {
                 return; // raced with a reset
             }
@@ -249,10 +244,10 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             s.window = new ReceiveWindow(window);
             if (s.websocketRequest && status == 101) {
                 s.phase = TunnelStream.Phase.WEBSOCKET;
-                answer(s, new Answered(0, 101, headers, new Body.Streamed(startDownload(s))));
+                table.answer(s, new Answered(0, 101, headers, new Body.Streamed(startDownload(s))));
             } else if (end) {
-                answer(s, new Answered(0, status, headers, Body.EMPTY));
-                finish(s);
+                table.answer(s, new Answered(0, status, headers, Body.EMPTY));
+                table.finish(s);
             } else {
                 // Wait for the rest of this message: a body that ends in it makes one strict response.
                 s.phase = TunnelStream.Phase.HEAD_IN_MESSAGE;
@@ -264,7 +259,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         @Override
         public void onData(int id, int offset, int length, boolean end) throws ProtocolException {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s == null || s.phase == TunnelStream.Phase.AWAITING_HEAD) {
                 return; // raced with a reset, or data before a head: ignored
             }
@@ -287,14 +282,14 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 return;
             }
             if (end) {
-                completeQuietly(s);
-                finish(s);
+                s.completeDownload();
+                table.finish(s);
             }
         }
 
         @Override
         public void onWsFragment(int id, boolean text, int offset, int length, boolean fin) throws ProtocolException {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s == null || s.phase == TunnelStream.Phase.AWAITING_HEAD) {
                 return;
             }
@@ -313,17 +308,17 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         @Override
         public void onWsClose(int id, int code, String reason) {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s != null && s.phase == TunnelStream.Phase.WEBSOCKET) {
                 s.download.offer(WsFragments.close(code, reason));
-                completeQuietly(s);
-                finish(s);
+                s.completeDownload();
+                table.finish(s);
             }
         }
 
         @Override
         public void onCredit(int id, int bytes) {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s != null) {
                 s.sendCredit += bytes;
                 sendUpload(s);
@@ -332,9 +327,9 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         @Override
         public void onReset(int id, String reason) {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s != null) {
-                fail(s, "reset by tunnel client: " + reason);
+                table.fail(s, "reset by tunnel client: " + reason);
             }
         }
 
@@ -376,8 +371,8 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                     continue; // failed meanwhile
                 }
                 if (s.bodyEnded) {
-                    answer(s, new Answered(0, s.status, s.headers, new Body.Strict(s.collected)));
-                    finish(s);
+                    table.answer(s, new Answered(0, s.status, s.headers, new Body.Strict(s.collected)));
+                    table.finish(s);
                 } else {
                     s.phase = TunnelStream.Phase.STREAMING;
                     Source<ByteString, NotUsed> body = startDownload(s);
@@ -385,7 +380,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                         s.download.offer(s.collected);
                     }
                     s.collected = ByteString.emptyByteString();
-                    answer(s, new Answered(0, s.status, s.headers, new Body.Streamed(body)));
+                    table.answer(s, new Answered(0, s.status, s.headers, new Body.Streamed(body)));
                 }
             }
         }
@@ -409,7 +404,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
 
         private void onConsumed(Consumed c) {
-            TunnelStream s = streams.get(c.id());
+            TunnelStream s = table.get(c.id());
             if (s != null && s.window != null) {
                 int grant = s.window.consume(c.bytes());
                 if (grant > 0) {
@@ -420,24 +415,24 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
 
         private void onPublicDone(int id) {
-            TunnelStream s = streams.get(id);
+            TunnelStream s = table.get(id);
             if (s != null && s.phase == TunnelStream.Phase.WEBSOCKET) {
                 return; // the public socket ended; its close element reaches the client through the upload, and ends the stream
             }
             if (s != null) {
                 reset(s.id, "public client disconnected"); // stop the local side
-                fail(s, "public client disconnected");
+                table.fail(s, "public client disconnected");
             }
             flush();
         }
 
         private void overrun(TunnelStream s) {
-            fail(s, "client exceeded its credit window");
+            table.fail(s, "client exceeded its credit window");
             reset(s.id, "credit window exceeded");
         }
 
         private void overflow(TunnelStream s) {
-            fail(s, "response buffer overflow");
+            table.fail(s, "response buffer overflow");
             reset(s.id, "response buffer overflow");
         }
 
@@ -462,21 +457,15 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 discard(f.body(), materializer());
                 return;
             }
-            if (setup.maxInFlight() > 0 && streams.size() >= setup.maxInFlight()) {
-                refuse(f, 503, PlainResponses.TOO_MANY_IN_FLIGHT);
-                return;
-            }
-            String ip = setup.maxInFlight() > 0 ? rh.clientIp() : null;
-            if (ip != null && inFlightByIp.getOrDefault(ip, 0) >= TunnelSession.perIpShare(setup.maxInFlight())) {
-                // One client must not hold every slot of somebody's tunnel (and with it the tunnel) at 503.
-                refuse(f, 503, PlainResponses.TOO_MANY_IN_FLIGHT_FROM_IP);
+            String refusal = table.refusal(rh.clientIp());
+            if (refusal != null) {
+                refuse(f, 503, refusal);
                 return;
             }
             Body body = f.body();
             ByteString whole = body.strictBytes(); // null: the body streams
             boolean hasBody = rh.websocket() || whole == null || !whole.isEmpty();
-            int id = nextStreamId;
-            outbox.begin().request(id, rh.method(), rh.path(), rh.headers(), !hasBody, rh.websocket());
+            outbox.begin().request(table.nextId(), rh.method(), rh.path(), rh.headers(), !hasBody, rh.websocket());
             if (outbox.frameBytes() - FrameType.HEADER_BYTES > Protocol.MAX_HEAD_BYTES) {
                 // The protocol cannot carry this head; refusing it here keeps the tunnel and its other streams intact.
                 outbox.abort();
@@ -484,13 +473,8 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 return;
             }
             outbox.end();
-            nextStreamId++;
-            TunnelStream s = new TunnelStream(id, rh.websocket(), f.reply(), System.nanoTime() + setup.requestTimeout().toNanos(), ip, window);
-            streams.put(id, s);
-            if (ip != null) {
-                inFlightByIp.merge(ip, 1, Integer::sum);
-            }
-            awaitingAnswers++;
+            TunnelStream s = table.open(rh.websocket(), f.reply(), System.nanoTime() + setup.requestTimeout().toNanos(),
+                    rh.clientIp(), window);
             if (!sweeping) {
                 sweeping = true;
                 scheduleWithFixedDelay(Timer.SWEEP, Duration.ofSeconds(1), Duration.ofSeconds(1));
@@ -509,13 +493,6 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         private void refuse(SessionHandle.Forwarded f, int status, String message) {
             f.reply().accept(new Failed(0, status, message));
             discard(f.body(), materializer());
-        }
-
-        private void answer(TunnelStream s, SessionCommands.Reply r) {
-            if (s.awaitingAnswer()) {
-                awaitingAnswers--;
-                s.answer(r);
-            }
         }
 
         // ---- uploads: public request bodies and public WebSocket messages toward the client, under credit ----
@@ -540,12 +517,12 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 public void onUpstreamFailure(Throwable e) {
                     s.uploadFinished = true;
                     s.uploadPending = ByteString.emptyByteString();
-                    if (streams.get(s.id) == s) {
+                    if (table.holds(s)) {
                         if (s.websocketRequest) {
                             wsClose(s.id, 1011, "public socket failed");
                         } else {
                             reset(s.id, "public request body failed");
-                            fail(s, "public request body failed");
+                            table.fail(s, "public request body failed");
                         }
                         flush();
                     }
@@ -558,7 +535,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         private void requestUpload(TunnelStream s) {
             GraphStageLogic.SubSinkInlet<ByteString> sub = s.upload;
             if (sub == null || s.uploadFinished || sub.isClosed() || sub.hasBeenPulled() || !s.uploadPending.isEmpty()
-                    || s.sendCredit <= 0 || streams.get(s.id) != s) {
+                    || s.sendCredit <= 0 || !table.holds(s)) {
                 return;
             }
             if (outbox.queuedBytes() >= HIGH_WATER) {
@@ -570,7 +547,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         /** Sends what the credit allows of the pending chunk (HTTP) or element (WebSocket), then asks for more. */
         private void sendUpload(TunnelStream s) {
-            if (streams.get(s.id) != s) {
+            if (!table.holds(s)) {
                 return;
             }
             if (s.websocketRequest) {
@@ -605,8 +582,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                 // The public socket's last word: the stream ends here (its download already ended or is ending).
                 s.uploadPending = ByteString.emptyByteString();
                 wsClose(s.id, WsFragments.closeCode(e), WsFragments.closeReason(e));
-                removeStream(s);
-                cancelUpload(s);
+                table.finish(s);
                 return;
             }
             int weight = WsFragments.weight(e);
@@ -620,47 +596,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                     WsFragments.payload(e), WsFragments.fin(e));
         }
 
-        // ---- stream ends ----
-
-        /** The tunnel client's side of the stream is complete: forget it and stop uploading (the handler is done). */
-        private void finish(TunnelStream s) {
-            removeStream(s);
-            cancelUpload(s);
-        }
-
-        private void fail(TunnelStream s, String why) {
-            answer(s, new Failed(0, 502, PlainResponses.FETCH_FAILED));
-            removeStream(s);
-            if (s.download != null) {
-                try {
-                    s.download.fail(new TunnelSession.TunnelStreamException(why));
-                } catch (IllegalStateException alreadyDone) {
-                    // the public side already went away or the body completed
-                }
-            }
-            cancelUpload(s);
-        }
-
-        private void cancelUpload(TunnelStream s) {
-            if (s.upload != null && !s.upload.isClosed()) {
-                s.upload.cancel();
-            }
-            s.uploadFinished = true;
-        }
-
-        private void removeStream(TunnelStream s) {
-            if (streams.remove(s.id, s) && s.clientIp != null) {
-                inFlightByIp.computeIfPresent(s.clientIp, (k, n) -> n <= 1 ? null : n - 1);
-            }
-        }
-
-        private void completeQuietly(TunnelStream s) {
-            try {
-                s.download.complete();
-            } catch (IllegalStateException alreadyDone) {
-                // cancelled by the public side: nothing to complete
-            }
-        }
+        // ---- frames that end a stream ----
 
         private void reset(int id, String reason) {
             outbox.write(w -> w.reset(id, reason));
@@ -689,7 +625,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                     scheduleWithFixedDelay(Timer.HANDOVER, Duration.ofMillis(100), Duration.ofMillis(100));
                 }
                 case HANDOVER -> {
-                    if (streams.isEmpty()) {
+                    if (table.isEmpty()) {
                         cancelTimer(Timer.HANDOVER);
                         drainedBy.tell(new NodeSessions.Moved(self));
                         closeWith(Protocol.CLOSE_GOING_AWAY, "Tunnel moved to another gateway");
@@ -702,15 +638,12 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         /** The 504 deadline: one sweep a second, and only while some stream awaits its head. */
         private void sweepDeadlines() {
-            long now = System.nanoTime();
-            for (TunnelStream s : List.copyOf(streams.values())) {
-                if (s.awaitingAnswer() && now - s.deadlineNanos >= 0) {
-                    answer(s, new Failed(0, 504, PlainResponses.TIMED_OUT));
-                    reset(s.id, "request timed out");
-                    fail(s, "timed out");
-                }
+            for (TunnelStream s : table.overdue(System.nanoTime())) {
+                table.answer(s, new Failed(0, 504, PlainResponses.TIMED_OUT));
+                reset(s.id, "request timed out");
+                table.fail(s, "timed out");
             }
-            if (awaitingAnswers == 0) {
+            if (table.awaitingAnswers() == 0) {
                 cancelTimer(Timer.SWEEP);
                 sweeping = false;
             }
@@ -772,8 +705,8 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             }
             cleanedUp = true;
             setup.metrics().tunnelDetached();
-            for (TunnelStream s : List.copyOf(streams.values())) {
-                fail(s, "tunnel client disconnected");
+            for (TunnelStream s : table.all()) {
+                table.fail(s, "tunnel client disconnected");
             }
             setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
             cancelTimer(Timer.HEARTBEAT);
