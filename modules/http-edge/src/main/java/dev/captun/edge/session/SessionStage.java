@@ -7,11 +7,9 @@ import dev.captun.edge.session.SessionCommands.Answered;
 import dev.captun.edge.session.SessionCommands.Body;
 import dev.captun.edge.session.SessionCommands.Failed;
 import dev.captun.edge.session.SessionCommands.Gone;
-import dev.captun.edge.session.SessionCommands.RequestHead;
 import dev.captun.protocol.Control;
 import dev.captun.protocol.FrameHandler;
 import dev.captun.protocol.FrameReader;
-import dev.captun.protocol.FrameType;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
@@ -19,7 +17,6 @@ import dev.captun.tunnel.SessionControl;
 import dev.captun.tunnel.SessionMessage;
 import dev.captun.tunnel.TunnelEntity;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.Done;
@@ -55,8 +52,6 @@ import org.slf4j.LoggerFactory;
 public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteString>> {
     private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
 
-    /** Uploads stop pulling while this much waits for the socket (bodies wait in their sources instead). */
-    static final long HIGH_WATER = 1 << 20;
     /** A client that lets this much pile up unread (small frames only: uploads stopped long before) is dead or hostile. */
     static final long OUTBOX_LIMIT = 16L << 20;
     /** After a drained session is replaced it keeps taking new streams this long: its client's new socket may still be attaching. */
@@ -95,14 +90,28 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
     }
 
+    /**
+     * What the stage's parts ({@link Uploads}) ask of its logic: GraphStageLogic's own API may only be
+     * used from inside it. Called on the stage's thread only.
+     */
+    interface Port {
+        /** Hands the socket what it can take now; every part calls it after writing frames. */
+        void flush();
+
+        /** Runs {@code source} into a new sub-sink of the stage as {@code s}'s upload (fused: no async boundary). */
+        void runUpload(TunnelStream s, Source<ByteString, ?> source, InHandler handler);
+
+        Materializer materializer();
+    }
+
     private record Consumed(int id, int bytes) {}
 
-    private final class Logic extends TimerGraphStageLogic implements FrameHandler {
+    private final class Logic extends TimerGraphStageLogic implements FrameHandler, Port {
         private final StreamTable table = new StreamTable(setup.maxInFlight());
         private final Outbox outbox = new Outbox();
         private final List<TunnelStream> headsInMessage = new ArrayList<>(4);
-        private final ArrayDeque<TunnelStream> waitingForRoom = new ArrayDeque<>();
         private final int window = setup.window();
+        private final Uploads uploads = new Uploads(this, table, outbox, setup);
         private boolean sweeping;
         private long lastInboundNanos = System.nanoTime();
         private ByteString reading; // the message being decoded: payloads are slices of it
@@ -177,7 +186,8 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         // ---- the socket ----
 
-        private void flush() {
+        @Override
+        public void flush() {
             if (isAvailable(out)) {
                 ByteString m = outbox.next();
                 if (m != null) {
@@ -187,11 +197,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                     return;
                 }
             }
-            if (!waitingForRoom.isEmpty() && outbox.queuedBytes() < HIGH_WATER / 2) {
-                for (TunnelStream s; (s = waitingForRoom.poll()) != null && outbox.queuedBytes() < HIGH_WATER; ) {
-                    requestUpload(s);
-                }
-            }
+            uploads.resume();
             if (outbox.queuedBytes() > OUTBOX_LIMIT && !closing) {
                 log.warn("tunnel {} session {}: client stopped reading; closing", setup.name(), setup.sessionId());
                 completeStage();
@@ -321,7 +327,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             TunnelStream s = table.get(id);
             if (s != null) {
                 s.sendCredit += bytes;
-                sendUpload(s);
+                uploads.send(s);
             }
         }
 
@@ -451,159 +457,29 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
 
         private void onForward(SessionHandle.Forwarded f) {
-            RequestHead rh = f.head();
             if (closing || handingOver) {
                 f.reply().accept(new Gone(0));
                 discard(f.body(), materializer());
                 return;
             }
-            String refusal = table.refusal(rh.clientIp());
-            if (refusal != null) {
-                refuse(f, 503, refusal);
-                return;
-            }
-            Body body = f.body();
-            ByteString whole = body.strictBytes(); // null: the body streams
-            boolean hasBody = rh.websocket() || whole == null || !whole.isEmpty();
-            outbox.begin().request(table.nextId(), rh.method(), rh.path(), rh.headers(), !hasBody, rh.websocket());
-            if (outbox.frameBytes() - FrameType.HEADER_BYTES > Protocol.MAX_HEAD_BYTES) {
-                // The protocol cannot carry this head; refusing it here keeps the tunnel and its other streams intact.
-                outbox.abort();
-                refuse(f, 431, PlainResponses.HEAD_TOO_LARGE);
-                return;
-            }
-            outbox.end();
-            TunnelStream s = table.open(rh.websocket(), f.reply(), System.nanoTime() + setup.requestTimeout().toNanos(),
-                    rh.clientIp(), window);
-            if (!sweeping) {
+            if (uploads.open(f) && !sweeping) {
                 sweeping = true;
                 scheduleWithFixedDelay(Timer.SWEEP, Duration.ofSeconds(1), Duration.ofSeconds(1));
             }
-            if (rh.websocket() || whole == null) {
-                startUpload(s, body.asSource());
-            } else if (hasBody && whole.size() <= window) {
-                s.uploadPending = whole; // within the initial credit: all of it goes now, with its head
-                s.uploadFinished = true;
-                sendUpload(s);
-            } else if (hasBody) {
-                startUpload(s, Source.single(whole));
-            }
         }
 
-        private void refuse(SessionHandle.Forwarded f, int status, String message) {
-            f.reply().accept(new Failed(0, status, message));
-            discard(f.body(), materializer());
-        }
-
-        // ---- uploads: public request bodies and public WebSocket messages toward the client, under credit ----
-
-        private void startUpload(TunnelStream s, Source<ByteString, ?> source) {
+        @Override
+        public void runUpload(TunnelStream s, Source<ByteString, ?> source, InHandler handler) {
             SubSinkInlet<ByteString> sub = new SubSinkInlet<>("upload-" + s.id);
             s.upload = sub;
-            sub.setHandler(new InHandler() {
-                @Override
-                public void onPush() {
-                    s.uploadPending = sub.grab();
-                    sendUpload(s);
-                }
-
-                @Override
-                public void onUpstreamFinish() {
-                    s.uploadFinished = true;
-                    sendUpload(s);
-                }
-
-                @Override
-                public void onUpstreamFailure(Throwable e) {
-                    s.uploadFinished = true;
-                    s.uploadPending = ByteString.emptyByteString();
-                    if (table.holds(s)) {
-                        if (s.websocketRequest) {
-                            wsClose(s.id, 1011, "public socket failed");
-                        } else {
-                            reset(s.id, "public request body failed");
-                            table.fail(s, "public request body failed");
-                        }
-                        flush();
-                    }
-                }
-            });
+            sub.setHandler(handler);
             source.runWith(sub.sink(), subFusingMaterializer());
-            requestUpload(s);
-        }
-
-        private void requestUpload(TunnelStream s) {
-            GraphStageLogic.SubSinkInlet<ByteString> sub = s.upload;
-            if (sub == null || s.uploadFinished || sub.isClosed() || sub.hasBeenPulled() || !s.uploadPending.isEmpty()
-                    || s.sendCredit <= 0 || !table.holds(s)) {
-                return;
-            }
-            if (outbox.queuedBytes() >= HIGH_WATER) {
-                waitingForRoom.add(s);
-                return;
-            }
-            sub.pull();
-        }
-
-        /** Sends what the credit allows of the pending chunk (HTTP) or element (WebSocket), then asks for more. */
-        private void sendUpload(TunnelStream s) {
-            if (!table.holds(s)) {
-                return;
-            }
-            if (s.websocketRequest) {
-                sendWsElement(s);
-            } else {
-                ByteString p = s.uploadPending;
-                while (!p.isEmpty() && s.sendCredit > 0) {
-                    int n = (int) Math.min(Math.min(s.sendCredit, Protocol.MAX_DATA_PAYLOAD), p.size());
-                    boolean last = n == p.size() && s.uploadFinished; // a whole body ends with its last chunk
-                    outbox.payload(FrameType.DATA, s.id, p.slice(0, n), last);
-                    setup.metrics().bytesToClient(n);
-                    s.sendCredit -= n;
-                    s.endSent = last;
-                    p = p.drop(n);
-                }
-                s.uploadPending = p;
-                if (p.isEmpty() && s.uploadFinished && !s.endSent) {
-                    outbox.payload(FrameType.DATA, s.id, ByteString.emptyByteString(), true); // a streamed body's end
-                    s.endSent = true;
-                }
-            }
-            requestUpload(s);
-            flush();
-        }
-
-        private void sendWsElement(TunnelStream s) {
-            ByteString e = s.uploadPending;
-            if (e.isEmpty()) {
-                return;
-            }
-            if (WsFragments.type(e) == WsFragments.CLOSE) {
-                // The public socket's last word: the stream ends here (its download already ended or is ending).
-                s.uploadPending = ByteString.emptyByteString();
-                wsClose(s.id, WsFragments.closeCode(e), WsFragments.closeReason(e));
-                table.finish(s);
-                return;
-            }
-            int weight = WsFragments.weight(e);
-            if (s.sendCredit < weight) {
-                return; // whole fragments only: wait for credit
-            }
-            s.sendCredit -= weight;
-            s.uploadPending = ByteString.emptyByteString();
-            setup.metrics().bytesToClient(weight);
-            outbox.payload(WsFragments.type(e) == WsFragments.TEXT ? FrameType.WS_TEXT : FrameType.WS_BINARY, s.id,
-                    WsFragments.payload(e), WsFragments.fin(e));
         }
 
         // ---- frames that end a stream ----
 
         private void reset(int id, String reason) {
             outbox.write(w -> w.reset(id, reason));
-        }
-
-        private void wsClose(int id, int code, String reason) {
-            outbox.write(w -> w.wsClose(id, code, reason));
         }
 
         // ---- timers and lifecycle ----
