@@ -14,8 +14,8 @@ import org.apache.pekko.util.ByteString;
  * head whose body is being collected from the same message ({@link Phase#HEAD_IN_MESSAGE}: a small
  * response becomes one strict public response, no stream run); a response body streaming to the
  * public client ({@link Phase#STREAMING}); WebSocket fragments both ways ({@link Phase#WEBSOCKET}).
- * The upload (public → client) runs beside any phase until it ends. Everything here runs on the
- * stage's thread.
+ * The upload (public → client) runs beside any phase until it ends. Kept by {@link StreamTable}, read
+ * and written by {@link ClientFrames} and {@link Uploads}, all on the stage's thread.
  */
 final class TunnelStream {
     enum Phase { AWAITING_HEAD, HEAD_IN_MESSAGE, STREAMING, WEBSOCKET }

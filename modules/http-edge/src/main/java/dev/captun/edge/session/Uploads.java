@@ -4,7 +4,6 @@ import dev.captun.edge.routing.PlainResponses;
 import dev.captun.edge.session.SessionCommands.Body;
 import dev.captun.edge.session.SessionCommands.Failed;
 import dev.captun.edge.session.SessionCommands.RequestHead;
-import dev.captun.edge.session.SessionStage.Port;
 import dev.captun.protocol.FrameType;
 import dev.captun.protocol.Protocol;
 import java.util.ArrayDeque;
@@ -22,14 +21,14 @@ final class Uploads {
     /** Uploads stop pulling while this much waits for the socket (bodies wait in their sources instead). */
     static final long HIGH_WATER = 1 << 20;
 
-    private final Port stage;
+    private final StagePort stage;
     private final StreamTable table;
     private final Outbox outbox;
     private final TunnelSession.Setup setup;
     private final int window;
     private final ArrayDeque<TunnelStream> waitingForRoom = new ArrayDeque<>();
 
-    Uploads(Port stage, StreamTable table, Outbox outbox, TunnelSession.Setup setup) {
+    Uploads(StagePort stage, StreamTable table, Outbox outbox, TunnelSession.Setup setup) {
         this.stage = stage;
         this.table = table;
         this.outbox = outbox;
@@ -72,7 +71,7 @@ final class Uploads {
 
     private void refuse(SessionHandle.Forwarded f, int status, String message) {
         f.reply().accept(new Failed(0, status, message));
-        SessionStage.discard(f.body(), stage.materializer());
+        SessionHandle.discard(f.body(), stage.materializer());
     }
 
     private void start(TunnelStream s, Source<ByteString, ?> source) {
