@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.stage.AsyncCallback;
 
 /**
@@ -78,11 +79,18 @@ public final class SessionHandle {
         answerLeftovers();
     }
 
+    /** A body that will never be sent still has to be consumed (or its producer cancelled). */
+    static void discard(Body body, Materializer mat) {
+        if (body instanceof Body.Streamed || body instanceof Body.Ref) {
+            body.asSource().runWith(Sink.cancelled(), mat);
+        }
+    }
+
     private void answerLeftovers() {
         for (Object item; (item = inbox.poll()) != null; ) {
             if (item instanceof Forwarded f) {
                 f.reply().accept(new Gone(0));
-                SessionStage.discard(f.body(), mat);
+                discard(f.body(), mat);
             }
         }
     }

@@ -3,44 +3,28 @@ package dev.captun.edge.session;
 import dev.captun.edge.drain.NodeSessions;
 import dev.captun.edge.drain.SessionLifecycle;
 import dev.captun.edge.routing.PlainResponses;
-import dev.captun.edge.session.SessionCommands.Answered;
-import dev.captun.edge.session.SessionCommands.Body;
 import dev.captun.edge.session.SessionCommands.Failed;
 import dev.captun.edge.session.SessionCommands.Gone;
-import dev.captun.edge.session.SessionCommands.RequestHead;
 import dev.captun.protocol.Control;
-import dev.captun.protocol.FrameHandler;
-import dev.captun.protocol.FrameReader;
-import dev.captun.protocol.FrameType;
-import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
 import dev.captun.protocol.ProtocolException;
 import dev.captun.tunnel.SessionControl;
 import dev.captun.tunnel.SessionMessage;
 import dev.captun.tunnel.TunnelEntity;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import org.apache.pekko.Done;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.japi.function.Procedure;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Inlet;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.Outlet;
-import org.apache.pekko.stream.QueueOfferResult;
-import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.stage.AbstractInHandler;
-import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
 import org.apache.pekko.stream.stage.InHandler;
+import org.apache.pekko.stream.stage.OutHandler;
 import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -53,12 +37,14 @@ import org.slf4j.LoggerFactory;
  * caller's reply directly; response bodies that came whole in one message become strict public
  * responses. Lifecycle decisions (registration, replacement, drain) stay with the session's actor
  * and the tunnel entity, which reach this stage through the same handle.
+ *
+ * <p>The logic keeps the socket, the timers and the session's end; its parts, on its thread with no
+ * boundary between them, are {@link StreamTable}, {@link ClientFrames} (what the client sends) and
+ * {@link Uploads} (public requests toward the client).
  */
 public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteString>> {
     private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
 
-    /** Uploads stop pulling while this much waits for the socket (bodies wait in their sources instead). */
-    static final long HIGH_WATER = 1 << 20;
     /** A client that lets this much pile up unread (small frames only: uploads stopped long before) is dead or hostile. */
     static final long OUTBOX_LIMIT = 16L << 20;
     /** After a drained session is replaced it keeps taking new streams this long: its client's new socket may still be attaching. */
@@ -90,27 +76,13 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         return new Logic();
     }
 
-    /** A body that will never be sent still has to be consumed (or its producer cancelled). */
-    static void discard(Body body, Materializer mat) {
-        if (body instanceof Body.Streamed || body instanceof Body.Ref) {
-            body.asSource().runWith(Sink.cancelled(), mat);
-        }
-    }
-
-    private record Consumed(int id, int bytes) {}
-
-    private final class Logic extends TimerGraphStageLogic implements FrameHandler {
-        private final Map<Integer, TunnelStream> streams = new HashMap<>();
-        private final Map<String, Integer> inFlightByIp = new HashMap<>();
+    private final class Logic extends TimerGraphStageLogic implements InHandler, OutHandler, StagePort {
+        private final StreamTable table = new StreamTable(setup.maxInFlight());
         private final Outbox outbox = new Outbox();
-        private final List<TunnelStream> headsInMessage = new ArrayList<>(4);
-        private final ArrayDeque<TunnelStream> waitingForRoom = new ArrayDeque<>();
-        private final int window = setup.window();
-        private int nextStreamId = 1;
-        private int awaitingAnswers;
+        private final Uploads uploads = new Uploads(this, table, outbox, setup);
+        private final ClientFrames frames = new ClientFrames(this, table, outbox, uploads, setup);
         private boolean sweeping;
         private long lastInboundNanos = System.nanoTime();
-        private ByteString reading; // the message being decoded: payloads are slices of it
         private boolean closing;
         private boolean cleanedUp;
         private boolean draining;
@@ -119,51 +91,17 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         private boolean handingOver;
 
         private final AsyncCallback<Done> wake = createAsyncCallback(d -> onWake());
-        private final AsyncCallback<Consumed> consumed = createAsyncCallback(this::onConsumed);
-        private final AsyncCallback<Integer> publicDone = createAsyncCallback(this::onPublicDone);
 
         Logic() {
             super(shape);
-            setHandler(in, new AbstractInHandler() {
-                @Override
-                public void onPush() {
-                    onMessage(grab(in));
-                }
-
-                @Override
-                public void onUpstreamFinish() {
-                    if (!closing) {
-                        log.info("tunnel {} session {} closed by client", setup.name(), setup.sessionId());
-                    }
-                    completeStage();
-                }
-
-                @Override
-                public void onUpstreamFailure(Throwable e) {
-                    if (!closing) {
-                        log.info("tunnel {} session {} closed by client ({})", setup.name(), setup.sessionId(), e.getMessage());
-                    }
-                    completeStage();
-                }
-            });
-            setHandler(out, new AbstractOutHandler() {
-                @Override
-                public void onPull() {
-                    flush();
-                }
-
-                @Override
-                public void onDownstreamFinish(Throwable cause) {
-                    completeStage();
-                }
-            });
+            setHandlers(in, out, this);
         }
 
         @Override
         public void preStart() {
             setup.metrics().tunnelAttached();
             // Caps apply in public policy only (ConnectEndpoint), so they tell the policy the client is under.
-            outbox.write(w -> w.ready(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), window,
+            outbox.write(w -> w.ready(new Control.Ready(Protocol.VERSION, setup.name(), setup.publicUrl(), setup.window(),
                     setup.heartbeatSeconds(), setup.maxInFlight() > 0 ? "public" : "trusted")));
             Duration hb = Duration.ofSeconds(setup.heartbeatSeconds());
             scheduleWithFixedDelay(Timer.HEARTBEAT, hb, hb);
@@ -182,47 +120,19 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         // ---- the socket ----
 
-        private void flush() {
-            if (isAvailable(out)) {
-                ByteString m = outbox.next();
-                if (m != null) {
-                    push(out, m);
-                } else if (closing) {
-                    completeStage(); // the close frame went out
-                    return;
-                }
-            }
-            if (!waitingForRoom.isEmpty() && outbox.queuedBytes() < HIGH_WATER / 2) {
-                for (TunnelStream s; (s = waitingForRoom.poll()) != null && outbox.queuedBytes() < HIGH_WATER; ) {
-                    requestUpload(s);
-                }
-            }
-            if (outbox.queuedBytes() > OUTBOX_LIMIT && !closing) {
-                log.warn("tunnel {} session {}: client stopped reading; closing", setup.name(), setup.sessionId());
-                completeStage();
-            }
-        }
-
         /** One whole binary message from {@link WholeMessages}, or its mark for one it refused. */
-        private void onMessage(ByteString m) {
+        @Override
+        public void onPush() {
+            ByteString m = grab(in);
             lastInboundNanos = System.nanoTime();
             if (m == WholeMessages.TEXT || m == WholeMessages.TOO_LARGE) {
                 protocolError(m.utf8String());
                 return;
             }
-            read(m);
-        }
-
-        private void read(ByteString message) {
-            reading = message;
             try {
-                FrameReader.read(message.asByteBuffer(), this);
-                settleHeads();
+                frames.read(m);
             } catch (ProtocolException e) {
                 protocolError(e.getMessage());
-            } finally {
-                reading = null;
-                headsInMessage.clear();
             }
             flush();
             if (!closing && !isClosed(in) && !hasBeenPulled(in)) {
@@ -235,210 +145,48 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             closeWith(Protocol.CLOSE_PROTOCOL_ERROR, "Protocol error");
         }
 
-        // ---- frames from the tunnel client ----
-
         @Override
-        public void onResponse(int id, int status, List<Header> headers, boolean end) throws ProtocolException {
-            TunnelStream s = streams.get(id);
-            if (s == null) {
-                return; // raced with a reset
+        public void onUpstreamFinish() {
+            if (!closing) {
+                log.info("tunnel {} session {} closed by client", setup.name(), setup.sessionId());
             }
-            if (s.phase != TunnelStream.Phase.AWAITING_HEAD) {
-                throw new ProtocolException("second response head for stream " + id);
-            }
-            s.window = new ReceiveWindow(window);
-            if (s.websocketRequest && status == 101) {
-                s.phase = TunnelStream.Phase.WEBSOCKET;
-                answer(s, new Answered(0, 101, headers, new Body.Streamed(startDownload(s))));
-            } else if (end) {
-                answer(s, new Answered(0, status, headers, Body.EMPTY));
-                finish(s);
-            } else {
-                // Wait for the rest of this message: a body that ends in it makes one strict response.
-                s.phase = TunnelStream.Phase.HEAD_IN_MESSAGE;
-                s.status = status;
-                s.headers = headers;
-                headsInMessage.add(s);
-            }
+            completeStage();
         }
 
         @Override
-        public void onData(int id, int offset, int length, boolean end) throws ProtocolException {
-            TunnelStream s = streams.get(id);
-            if (s == null || s.phase == TunnelStream.Phase.AWAITING_HEAD) {
-                return; // raced with a reset, or data before a head: ignored
+        public void onUpstreamFailure(Throwable e) {
+            if (!closing) {
+                log.info("tunnel {} session {} closed by client ({})", setup.name(), setup.sessionId(), e.getMessage());
             }
-            if (s.phase == TunnelStream.Phase.WEBSOCKET) {
-                throw new ProtocolException("DATA frame on WebSocket stream " + id);
-            }
-            if (!s.window.receive(length)) {
-                overrun(s);
-                return;
-            }
-            setup.metrics().bytesFromClient(length);
-            ByteString payload = reading.slice(offset, offset + length);
-            if (s.phase == TunnelStream.Phase.HEAD_IN_MESSAGE) {
-                s.collected = s.collected.concat(payload);
-                s.bodyEnded = end;
-                return;
-            }
-            if (!payload.isEmpty() && s.download.offer(payload) != QueueOfferResult.enqueued()) {
-                overflow(s);
-                return;
-            }
-            if (end) {
-                completeQuietly(s);
-                finish(s);
-            }
+            completeStage();
         }
 
         @Override
-        public void onWsFragment(int id, boolean text, int offset, int length, boolean fin) throws ProtocolException {
-            TunnelStream s = streams.get(id);
-            if (s == null || s.phase == TunnelStream.Phase.AWAITING_HEAD) {
-                return;
-            }
-            if (s.phase != TunnelStream.Phase.WEBSOCKET) {
-                throw new ProtocolException("WebSocket frame on HTTP stream " + id);
-            }
-            if (!s.window.receive(length)) {
-                overrun(s);
-                return;
-            }
-            setup.metrics().bytesFromClient(length);
-            if (s.download.offer(WsFragments.fragment(text, fin, reading.slice(offset, offset + length))) != QueueOfferResult.enqueued()) {
-                overflow(s);
-            }
-        }
-
-        @Override
-        public void onWsClose(int id, int code, String reason) {
-            TunnelStream s = streams.get(id);
-            if (s != null && s.phase == TunnelStream.Phase.WEBSOCKET) {
-                s.download.offer(WsFragments.close(code, reason));
-                completeQuietly(s);
-                finish(s);
-            }
-        }
-
-        @Override
-        public void onCredit(int id, int bytes) {
-            TunnelStream s = streams.get(id);
-            if (s != null) {
-                s.sendCredit += bytes;
-                sendUpload(s);
-            }
-        }
-
-        @Override
-        public void onReset(int id, String reason) {
-            TunnelStream s = streams.get(id);
-            if (s != null) {
-                fail(s, "reset by tunnel client: " + reason);
-            }
-        }
-
-        @Override
-        public void onPing(long nonce) {
-            outbox.write(w -> w.pong(nonce));
-        }
-
-        @Override
-        public void onPong(long nonce) {
-            // liveness already recorded
-        }
-
-        @Override
-        public void onRequest(int id, String method, String path, List<Header> headers, boolean end, boolean websocket)
-                throws ProtocolException {
-            throw new ProtocolException("request frame from the client");
-        }
-
-        @Override
-        public void onReady(Control.Ready ready) throws ProtocolException {
-            throw new ProtocolException("ready frame from the client");
-        }
-
-        @Override
-        public void onClose(int code, String reason) throws ProtocolException {
-            throw new ProtocolException("close frame from the client");
-        }
-
-        @Override
-        public void onDrain(String reason) throws ProtocolException {
-            throw new ProtocolException("drain frame from the client");
-        }
-
-        /** Heads whose body was being collected from the message just read: whole → strict, else streamed. */
-        private void settleHeads() {
-            for (TunnelStream s : headsInMessage) {
-                if (s.phase != TunnelStream.Phase.HEAD_IN_MESSAGE) {
-                    continue; // failed meanwhile
-                }
-                if (s.bodyEnded) {
-                    answer(s, new Answered(0, s.status, s.headers, new Body.Strict(s.collected)));
-                    finish(s);
-                } else {
-                    s.phase = TunnelStream.Phase.STREAMING;
-                    Source<ByteString, NotUsed> body = startDownload(s);
-                    if (!s.collected.isEmpty()) {
-                        s.download.offer(s.collected);
-                    }
-                    s.collected = ByteString.emptyByteString();
-                    answer(s, new Answered(0, s.status, s.headers, new Body.Streamed(body)));
-                }
-            }
-        }
-
-        /** The response body (or WebSocket fragments) as a source for the public side, under this stream's window. */
-        private Source<ByteString, NotUsed> startDownload(TunnelStream s) {
-            // Capacity in elements = window in bytes: a client within its credit can never overflow it.
-            var pair = Source.<ByteString>queue(Math.max(16, window)).preMaterialize(materializer());
-            s.download = pair.first();
-            int id = s.id;
-            boolean ws = s.phase == TunnelStream.Phase.WEBSOCKET;
-            return pair.second()
-                    .map(chunk -> {
-                        consumed.invoke(new Consumed(id, ws ? WsFragments.weight(chunk) : chunk.size()));
-                        return chunk;
-                    })
-                    .watchTermination((nu, done) -> {
-                        done.whenCompleteAsync((d, e) -> publicDone.invoke(id), Runnable::run);
-                        return NotUsed.getInstance();
-                    });
-        }
-
-        private void onConsumed(Consumed c) {
-            TunnelStream s = streams.get(c.id());
-            if (s != null && s.window != null) {
-                int grant = s.window.consume(c.bytes());
-                if (grant > 0) {
-                    outbox.write(w -> w.credit(s.id, grant));
-                    flush();
-                }
-            }
-        }
-
-        private void onPublicDone(int id) {
-            TunnelStream s = streams.get(id);
-            if (s != null && s.phase == TunnelStream.Phase.WEBSOCKET) {
-                return; // the public socket ended; its close element reaches the client through the upload, and ends the stream
-            }
-            if (s != null) {
-                reset(s.id, "public client disconnected"); // stop the local side
-                fail(s, "public client disconnected");
-            }
+        public void onPull() {
             flush();
         }
 
-        private void overrun(TunnelStream s) {
-            fail(s, "client exceeded its credit window");
-            reset(s.id, "credit window exceeded");
+        @Override
+        public void onDownstreamFinish(Throwable cause) {
+            completeStage();
         }
 
-        private void overflow(TunnelStream s) {
-            fail(s, "response buffer overflow");
-            reset(s.id, "response buffer overflow");
+        @Override
+        public void flush() {
+            if (isAvailable(out)) {
+                ByteString m = outbox.next();
+                if (m != null) {
+                    push(out, m);
+                } else if (closing) {
+                    completeStage(); // the close frame went out
+                    return;
+                }
+            }
+            uploads.resume();
+            if (outbox.queuedBytes() > OUTBOX_LIMIT && !closing) {
+                log.warn("tunnel {} session {}: client stopped reading; closing", setup.name(), setup.sessionId());
+                completeStage();
+            }
         }
 
         // ---- public requests ----
@@ -456,218 +204,30 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
         }
 
         private void onForward(SessionHandle.Forwarded f) {
-            RequestHead rh = f.head();
             if (closing || handingOver) {
                 f.reply().accept(new Gone(0));
-                discard(f.body(), materializer());
+                SessionHandle.discard(f.body(), materializer());
                 return;
             }
-            if (setup.maxInFlight() > 0 && streams.size() >= setup.maxInFlight()) {
-                refuse(f, 503, PlainResponses.TOO_MANY_IN_FLIGHT);
-                return;
-            }
-            String ip = setup.maxInFlight() > 0 ? rh.clientIp() : null;
-            if (ip != null && inFlightByIp.getOrDefault(ip, 0) >= TunnelSession.perIpShare(setup.maxInFlight())) {
-                // One client must not hold every slot of somebody's tunnel (and with it the tunnel) at 503.
-                refuse(f, 503, PlainResponses.TOO_MANY_IN_FLIGHT_FROM_IP);
-                return;
-            }
-            Body body = f.body();
-            ByteString whole = body.strictBytes(); // null: the body streams
-            boolean hasBody = rh.websocket() || whole == null || !whole.isEmpty();
-            int id = nextStreamId;
-            outbox.begin().request(id, rh.method(), rh.path(), rh.headers(), !hasBody, rh.websocket());
-            if (outbox.frameBytes() - FrameType.HEADER_BYTES > Protocol.MAX_HEAD_BYTES) {
-                // The protocol cannot carry this head; refusing it here keeps the tunnel and its other streams intact.
-                outbox.abort();
-                refuse(f, 431, PlainResponses.HEAD_TOO_LARGE);
-                return;
-            }
-            outbox.end();
-            nextStreamId++;
-            TunnelStream s = new TunnelStream(id, rh.websocket(), f.reply(), System.nanoTime() + setup.requestTimeout().toNanos(), ip, window);
-            streams.put(id, s);
-            if (ip != null) {
-                inFlightByIp.merge(ip, 1, Integer::sum);
-            }
-            awaitingAnswers++;
-            if (!sweeping) {
+            if (uploads.open(f) && !sweeping) {
                 sweeping = true;
                 scheduleWithFixedDelay(Timer.SWEEP, Duration.ofSeconds(1), Duration.ofSeconds(1));
             }
-            if (rh.websocket() || whole == null) {
-                startUpload(s, body.asSource());
-            } else if (hasBody && whole.size() <= window) {
-                s.uploadPending = whole; // within the initial credit: all of it goes now, with its head
-                s.uploadFinished = true;
-                sendUpload(s);
-            } else if (hasBody) {
-                startUpload(s, Source.single(whole));
-            }
         }
 
-        private void refuse(SessionHandle.Forwarded f, int status, String message) {
-            f.reply().accept(new Failed(0, status, message));
-            discard(f.body(), materializer());
-        }
+        // ---- what the parts ask of the logic (StagePort) ----
 
-        private void answer(TunnelStream s, SessionCommands.Reply r) {
-            if (s.awaitingAnswer()) {
-                awaitingAnswers--;
-                s.answer(r);
-            }
-        }
-
-        // ---- uploads: public request bodies and public WebSocket messages toward the client, under credit ----
-
-        private void startUpload(TunnelStream s, Source<ByteString, ?> source) {
+        @Override
+        public void runUpload(TunnelStream s, Source<ByteString, ?> source, InHandler handler) {
             SubSinkInlet<ByteString> sub = new SubSinkInlet<>("upload-" + s.id);
             s.upload = sub;
-            sub.setHandler(new InHandler() {
-                @Override
-                public void onPush() {
-                    s.uploadPending = sub.grab();
-                    sendUpload(s);
-                }
-
-                @Override
-                public void onUpstreamFinish() {
-                    s.uploadFinished = true;
-                    sendUpload(s);
-                }
-
-                @Override
-                public void onUpstreamFailure(Throwable e) {
-                    s.uploadFinished = true;
-                    s.uploadPending = ByteString.emptyByteString();
-                    if (streams.get(s.id) == s) {
-                        if (s.websocketRequest) {
-                            wsClose(s.id, 1011, "public socket failed");
-                        } else {
-                            reset(s.id, "public request body failed");
-                            fail(s, "public request body failed");
-                        }
-                        flush();
-                    }
-                }
-            });
+            sub.setHandler(handler);
             source.runWith(sub.sink(), subFusingMaterializer());
-            requestUpload(s);
         }
 
-        private void requestUpload(TunnelStream s) {
-            GraphStageLogic.SubSinkInlet<ByteString> sub = s.upload;
-            if (sub == null || s.uploadFinished || sub.isClosed() || sub.hasBeenPulled() || !s.uploadPending.isEmpty()
-                    || s.sendCredit <= 0 || streams.get(s.id) != s) {
-                return;
-            }
-            if (outbox.queuedBytes() >= HIGH_WATER) {
-                waitingForRoom.add(s);
-                return;
-            }
-            sub.pull();
-        }
-
-        /** Sends what the credit allows of the pending chunk (HTTP) or element (WebSocket), then asks for more. */
-        private void sendUpload(TunnelStream s) {
-            if (streams.get(s.id) != s) {
-                return;
-            }
-            if (s.websocketRequest) {
-                sendWsElement(s);
-            } else {
-                ByteString p = s.uploadPending;
-                while (!p.isEmpty() && s.sendCredit > 0) {
-                    int n = (int) Math.min(Math.min(s.sendCredit, Protocol.MAX_DATA_PAYLOAD), p.size());
-                    boolean last = n == p.size() && s.uploadFinished; // a whole body ends with its last chunk
-                    outbox.payload(FrameType.DATA, s.id, p.slice(0, n), last);
-                    setup.metrics().bytesToClient(n);
-                    s.sendCredit -= n;
-                    s.endSent = last;
-                    p = p.drop(n);
-                }
-                s.uploadPending = p;
-                if (p.isEmpty() && s.uploadFinished && !s.endSent) {
-                    outbox.payload(FrameType.DATA, s.id, ByteString.emptyByteString(), true); // a streamed body's end
-                    s.endSent = true;
-                }
-            }
-            requestUpload(s);
-            flush();
-        }
-
-        private void sendWsElement(TunnelStream s) {
-            ByteString e = s.uploadPending;
-            if (e.isEmpty()) {
-                return;
-            }
-            if (WsFragments.type(e) == WsFragments.CLOSE) {
-                // The public socket's last word: the stream ends here (its download already ended or is ending).
-                s.uploadPending = ByteString.emptyByteString();
-                wsClose(s.id, WsFragments.closeCode(e), WsFragments.closeReason(e));
-                removeStream(s);
-                cancelUpload(s);
-                return;
-            }
-            int weight = WsFragments.weight(e);
-            if (s.sendCredit < weight) {
-                return; // whole fragments only: wait for credit
-            }
-            s.sendCredit -= weight;
-            s.uploadPending = ByteString.emptyByteString();
-            setup.metrics().bytesToClient(weight);
-            outbox.payload(WsFragments.type(e) == WsFragments.TEXT ? FrameType.WS_TEXT : FrameType.WS_BINARY, s.id,
-                    WsFragments.payload(e), WsFragments.fin(e));
-        }
-
-        // ---- stream ends ----
-
-        /** The tunnel client's side of the stream is complete: forget it and stop uploading (the handler is done). */
-        private void finish(TunnelStream s) {
-            removeStream(s);
-            cancelUpload(s);
-        }
-
-        private void fail(TunnelStream s, String why) {
-            answer(s, new Failed(0, 502, PlainResponses.FETCH_FAILED));
-            removeStream(s);
-            if (s.download != null) {
-                try {
-                    s.download.fail(new TunnelSession.TunnelStreamException(why));
-                } catch (IllegalStateException alreadyDone) {
-                    // the public side already went away or the body completed
-                }
-            }
-            cancelUpload(s);
-        }
-
-        private void cancelUpload(TunnelStream s) {
-            if (s.upload != null && !s.upload.isClosed()) {
-                s.upload.cancel();
-            }
-            s.uploadFinished = true;
-        }
-
-        private void removeStream(TunnelStream s) {
-            if (streams.remove(s.id, s) && s.clientIp != null) {
-                inFlightByIp.computeIfPresent(s.clientIp, (k, n) -> n <= 1 ? null : n - 1);
-            }
-        }
-
-        private void completeQuietly(TunnelStream s) {
-            try {
-                s.download.complete();
-            } catch (IllegalStateException alreadyDone) {
-                // cancelled by the public side: nothing to complete
-            }
-        }
-
-        private void reset(int id, String reason) {
-            outbox.write(w -> w.reset(id, reason));
-        }
-
-        private void wsClose(int id, int code, String reason) {
-            outbox.write(w -> w.wsClose(id, code, reason));
+        @Override
+        public <T> AsyncCallback<T> callback(Procedure<T> handler) {
+            return createAsyncCallback(handler);
         }
 
         // ---- timers and lifecycle ----
@@ -689,7 +249,7 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
                     scheduleWithFixedDelay(Timer.HANDOVER, Duration.ofMillis(100), Duration.ofMillis(100));
                 }
                 case HANDOVER -> {
-                    if (streams.isEmpty()) {
+                    if (table.isEmpty()) {
                         cancelTimer(Timer.HANDOVER);
                         drainedBy.tell(new NodeSessions.Moved(self));
                         closeWith(Protocol.CLOSE_GOING_AWAY, "Tunnel moved to another gateway");
@@ -702,15 +262,12 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
 
         /** The 504 deadline: one sweep a second, and only while some stream awaits its head. */
         private void sweepDeadlines() {
-            long now = System.nanoTime();
-            for (TunnelStream s : List.copyOf(streams.values())) {
-                if (s.awaitingAnswer() && now - s.deadlineNanos >= 0) {
-                    answer(s, new Failed(0, 504, PlainResponses.TIMED_OUT));
-                    reset(s.id, "request timed out");
-                    fail(s, "timed out");
-                }
+            for (TunnelStream s : table.overdue(System.nanoTime())) {
+                table.answer(s, new Failed(0, 504, PlainResponses.TIMED_OUT));
+                outbox.write(w -> w.reset(s.id, "request timed out"));
+                table.fail(s, "timed out");
             }
-            if (awaitingAnswers == 0) {
+            if (table.awaitingAnswers() == 0) {
                 cancelTimer(Timer.SWEEP);
                 sweeping = false;
             }
@@ -772,8 +329,8 @@ public final class SessionStage extends GraphStage<FlowShape<ByteString, ByteStr
             }
             cleanedUp = true;
             setup.metrics().tunnelDetached();
-            for (TunnelStream s : List.copyOf(streams.values())) {
-                fail(s, "tunnel client disconnected");
+            for (TunnelStream s : table.all()) {
+                table.fail(s, "tunnel client disconnected");
             }
             setup.entity().tell(new TunnelEntity.Disconnect(setup.sessionId()));
             cancelTimer(Timer.HEARTBEAT);

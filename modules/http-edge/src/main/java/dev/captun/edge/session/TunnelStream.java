@@ -14,7 +14,8 @@ import org.apache.pekko.util.ByteString;
  * head whose body is being collected from the same message ({@link Phase#HEAD_IN_MESSAGE}: a small
  * response becomes one strict public response, no stream run); a response body streaming to the
  * public client ({@link Phase#STREAMING}); WebSocket fragments both ways ({@link Phase#WEBSOCKET}).
- * The upload (public → client) runs beside any phase until it ends.
+ * The upload (public → client) runs beside any phase until it ends. Kept by {@link StreamTable}, read
+ * and written by {@link ClientFrames} and {@link Uploads}, all on the stage's thread.
  */
 final class TunnelStream {
     enum Phase { AWAITING_HEAD, HEAD_IN_MESSAGE, STREAMING, WEBSOCKET }
@@ -66,5 +67,32 @@ final class TunnelStream {
         if (to != null) {
             to.accept(r);
         }
+    }
+
+    /** The response body (or the client's WebSocket) ended: so does the public side's source. */
+    void completeDownload() {
+        try {
+            download.complete();
+        } catch (IllegalStateException alreadyDone) {
+            // cancelled by the public side: nothing to complete
+        }
+    }
+
+    void failDownload(String why) {
+        if (download != null) {
+            try {
+                download.fail(new TunnelSession.TunnelStreamException(why));
+            } catch (IllegalStateException alreadyDone) {
+                // the public side already went away or the body completed
+            }
+        }
+    }
+
+    /** No more of the public side's body will be sent (its source is cancelled if it still runs). */
+    void cancelUpload() {
+        if (upload != null && !upload.isClosed()) {
+            upload.cancel();
+        }
+        uploadFinished = true;
     }
 }
