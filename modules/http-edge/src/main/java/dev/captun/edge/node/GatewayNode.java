@@ -65,9 +65,56 @@ public final class GatewayNode implements AutoCloseable {
     }
 
     public static void main(String[] args) {
-        GatewayNode node = start(ConfigFactory.load());
+        NodeCommandLine.Parsed cmd = NodeCommandLine.parse(args);
+        switch (cmd.action()) {
+            case HELP -> {
+                System.out.println(NodeCommandLine.usage());
+                return;
+            }
+            case VERSION -> {
+                System.out.println(NodeCommandLine.version());
+                return;
+            }
+            case REFUSE -> {
+                System.err.println("captun-node: " + cmd.error() + " (captun-node --help)");
+                System.exit(2);
+            }
+            case RUN -> { }
+        }
+        Config config = null;
+        GatewayNode node;
+        try {
+            config = ConfigFactory.load();
+            node = start(config);
+        } catch (RuntimeException e) {
+            // The last line: what to change. (Pekko may have logged the failure above it.)
+            System.err.println("captun-node: " + StartFailure.describe(e, portSettings(config)));
+            System.exit(1);
+            return;
+        }
         // CoordinatedShutdown (run on SIGTERM by Pekko's JVM hook) unbinds and leaves the cluster.
         node.system.getWhenTerminated().toCompletableFuture().join();
+    }
+
+    /** The configured ports (0 = any, left out) and the environment variable that sets each. */
+    static java.util.Map<Integer, String> portSettings(Config config) {
+        java.util.Map<Integer, String> ports = new java.util.HashMap<>();
+        if (config == null) {
+            return ports;
+        }
+        // Later puts win: the public port is named when two settings share a port.
+        java.util.List.of(new String[] {"pekko.remote.artery.canonical.port", "CAPTUN_REMOTE_PORT"},
+                new String[] {"captun.management.port", "CAPTUN_MANAGEMENT_PORT"},
+                new String[] {"captun.port", "CAPTUN_PORT"}).forEach(p -> {
+                    try {
+                        if (config.hasPath(p[0]) && config.getInt(p[0]) > 0) {
+                            ports.put(config.getInt(p[0]), p[1]);
+                        }
+                    } catch (com.typesafe.config.ConfigException e) {
+                        // a malformed port: StartFailure reports it as a bad setting
+                    }
+                });
+        return ports;
     }
 
     /** Starts a node from a full config (application.conf plus overrides) and waits until it listens. */
@@ -135,6 +182,11 @@ public final class GatewayNode implements AutoCloseable {
             return new GatewayNode(system, publicPort, settings, managementPort);
         } catch (Exception e) {
             system.terminate();
+            try { // its shutdown lines come before the caller's account of the failure
+                system.getWhenTerminated().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception stillStopping) {
+                // reported as the start failure below all the same
+            }
             throw new IllegalStateException("gateway node failed to start: " + e.getMessage(), e);
         }
     }
