@@ -79,7 +79,7 @@ class ReadmeQuickStartTest {
         nodePb.environment().put("CAPTUN_PORT", Integer.toString(gwPort)); // the README's 8080, moved to a free port
         try (CliProcessTest.Proc node = new CliProcessTest.Proc(nodePb);
              CliProcessTest.Proc local = new CliProcessTest.Proc(shell(repo, cmds.get(2)))) {
-            node.await("captun gateway listening on " + gateway);
+            node.await("captun node ready: tunnels and public requests on " + gateway); // the README's "wait for ready"
             // What a person waits for without noticing: on a loaded machine the cluster and sharding
             // can still be starting when the port is bound, and the CLI does not retry a first connect.
             awaitReady(mgmtPort, node);

@@ -179,6 +179,9 @@ public final class GatewayNode implements AutoCloseable {
                 log.info("access log on (logger captun.access)");
             }
             int managementPort = startManagement(system, effective);
+            system.systemActorOf(MembershipLog.create(), "membership-log", org.apache.pekko.actor.typed.Props.empty());
+            log.info("captun node ready: tunnels and public requests on http://{}:{}", settings.host(),
+                    publicPort.localAddress().getPort());
             return new GatewayNode(system, publicPort, settings, managementPort);
         } catch (Exception e) {
             system.terminate();
