@@ -8,7 +8,6 @@ import dev.captun.edge.node.GatewayNode;
 import dev.captun.protocol.FrameType;
 import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Protocol;
-import dev.captun.protocol.Tokens;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,10 +40,7 @@ class HostileTunnelClientTest {
     }
 
     private RawTunnelSocket connect(String name) throws Exception {
-        RawTunnelSocket t = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), name),
-                b -> b.subprotocols("captun", Tokens.toSubprotocol("t")));
-        assertInstanceOf(Wire.Ready.class, t.next());
-        return t;
+        return RawTunnelSocket.ready(node.port(), name, "t");
     }
 
     private void bystanderStillServes() throws Exception {

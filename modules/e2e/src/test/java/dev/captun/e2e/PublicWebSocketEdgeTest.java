@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.captun.edge.node.GatewayNode;
 import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
-import dev.captun.protocol.Tokens;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -87,10 +86,7 @@ class PublicWebSocketEdgeTest {
     }
 
     private RawTunnelSocket tunnel(String name) throws Exception {
-        RawTunnelSocket t = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), name),
-                b -> b.subprotocols("captun", Tokens.toSubprotocol("tok")));
-        assertInstanceOf(Wire.Ready.class, t.next());
-        return t;
+        return RawTunnelSocket.ready(node.port(), name, "tok");
     }
 
     /** Accepts the public upgrade of stream {@code id}, as a tunnel client whose local socket chose no subprotocol. */

@@ -2,6 +2,7 @@ package dev.captun.e2e;
 
 import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Protocol;
+import dev.captun.protocol.Tokens;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -84,6 +85,13 @@ final class RawTunnelSocket implements AutoCloseable {
     /** The connect URL for {@code name} on a local node, asking for this build's protocol version. */
     static String url(int port, String name) {
         return "ws://127.0.0.1:" + port + "/?captun-connect=1&" + Protocol.VERSION_PARAM + "=" + Protocol.VERSION + "&captun-name=" + name;
+    }
+
+    /** A tunnel {@code name} on a local node, its token offered as a subprotocol; its first frame, READY, already read. */
+    static RawTunnelSocket ready(int port, String name, String token) throws Exception {
+        RawTunnelSocket t = open(url(port, name), b -> b.subprotocols("captun", Tokens.toSubprotocol(token)));
+        org.junit.jupiter.api.Assertions.assertInstanceOf(Wire.Ready.class, t.next());
+        return t;
     }
 
     /** @param customize adds headers or subprotocols to the upgrade */

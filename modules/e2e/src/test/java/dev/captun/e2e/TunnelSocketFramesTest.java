@@ -8,7 +8,6 @@ import dev.captun.protocol.FrameType;
 import dev.captun.protocol.FrameWriter;
 import dev.captun.protocol.Header;
 import dev.captun.protocol.Protocol;
-import dev.captun.protocol.Tokens;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -46,10 +45,7 @@ class TunnelSocketFramesTest {
     }
 
     private RawTunnelSocket connect(String name) throws Exception {
-        RawTunnelSocket t = RawTunnelSocket.open(RawTunnelSocket.url(node.port(), name),
-                b -> b.subprotocols("captun", Tokens.toSubprotocol("t")));
-        assertInstanceOf(Wire.Ready.class, t.next());
-        return t;
+        return RawTunnelSocket.ready(node.port(), name, "t");
     }
 
     private static ByteBuffer slice(ByteBuffer b, int from, int to) {
