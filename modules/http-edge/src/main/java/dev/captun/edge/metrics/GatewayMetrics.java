@@ -118,7 +118,8 @@ public final class GatewayMetrics implements Extension {
                 k -> Counter.builder(name).tag(k1, v1).tag(k2, v2).description(description).register(registry));
     }
 
-    static String buildVersion() {
+    /** This build's version (build.properties, filtered by the http-edge pom), or "unknown". */
+    public static String buildVersion() {
         java.util.Properties p = new java.util.Properties();
         try (java.io.InputStream in = GatewayMetrics.class.getResourceAsStream("build.properties")) {
             if (in != null) {

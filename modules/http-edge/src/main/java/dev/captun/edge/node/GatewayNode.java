@@ -103,17 +103,17 @@ public final class GatewayNode implements AutoCloseable {
             return ports;
         }
         // Later puts win: the public port is named when two settings share a port.
-        java.util.List.of(new String[] {"pekko.remote.artery.canonical.port", "CAPTUN_REMOTE_PORT"},
-                new String[] {"captun.management.port", "CAPTUN_MANAGEMENT_PORT"},
-                new String[] {"captun.port", "CAPTUN_PORT"}).forEach(p -> {
-                    try {
-                        if (config.hasPath(p[0]) && config.getInt(p[0]) > 0) {
-                            ports.put(config.getInt(p[0]), p[1]);
-                        }
-                    } catch (com.typesafe.config.ConfigException e) {
-                        // a malformed port: StartFailure reports it as a bad setting
-                    }
-                });
+        String[][] settings = {{"pekko.remote.artery.canonical.port", "CAPTUN_REMOTE_PORT"},
+                {"captun.management.port", "CAPTUN_MANAGEMENT_PORT"}, {"captun.port", "CAPTUN_PORT"}};
+        for (String[] s : settings) {
+            try {
+                if (config.hasPath(s[0]) && config.getInt(s[0]) > 0) {
+                    ports.put(config.getInt(s[0]), s[1]);
+                }
+            } catch (com.typesafe.config.ConfigException e) {
+                // a malformed port: StartFailure reports it as a bad setting
+            }
+        }
         return ports;
     }
 

@@ -21,7 +21,10 @@ final class MembershipLog {
 
     static Behavior<ClusterEvent.ClusterDomainEvent> create() {
         return Behaviors.setup(ctx -> {
-            Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(ctx.getSelf(), ClusterEvent.ClusterDomainEvent.class));
+            // Only the two kinds it logs: leader, role-leader and gossip-convergence events never reach it.
+            var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
+            subscriptions.tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.MemberEvent.class));
+            subscriptions.tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.ReachabilityEvent.class));
             return Behaviors.receiveMessage(e -> {
                 if (e instanceof ClusterEvent.MemberUp up) {
                     log.info("cluster member up: {}", up.member().address());

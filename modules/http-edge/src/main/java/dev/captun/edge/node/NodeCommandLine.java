@@ -1,8 +1,6 @@
 package dev.captun.edge.node;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
+import dev.captun.edge.metrics.GatewayMetrics;
 
 /**
  * {@code bin/captun-node}'s arguments. The node is configured by conf/application.conf and the
@@ -58,14 +56,6 @@ final class NodeCommandLine {
     }
 
     static String version() {
-        Properties p = new Properties();
-        try (InputStream in = NodeCommandLine.class.getResourceAsStream("/dev/captun/edge/metrics/build.properties")) {
-            if (in != null) {
-                p.load(in);
-            }
-        } catch (IOException e) {
-            // "unknown" below: --version must not fail
-        }
-        return "captun-node " + p.getProperty("version", "unknown") + " (Java " + Runtime.version() + ")";
+        return "captun-node " + GatewayMetrics.buildVersion() + " (Java " + Runtime.version() + ")";
     }
 }
